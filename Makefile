@@ -1,0 +1,54 @@
+# minidl: two commands do everything on a fresh machine.
+#   make lab    set up .venv (first time only) and open the notebooks in JupyterLab
+#   make test   set up .venv and the browser (first time only) and run every test
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PYTEST := $(BIN)/python -m pytest
+
+.PHONY: setup lab playground test test-unit test-notebooks test-browser bench lint browser clean
+
+# The venv is rebuilt only when the dependency files change. torch is pinned to the CPU
+# build in constraints.txt (a bare `torch` would pull a multi-GB CUDA build).
+$(STAMP): pyproject.toml constraints.txt
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e ".[notebooks,test]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/
+
+playground: setup
+	$(BIN)/voila notebooks/10_playground.ipynb
+
+# Debian's chromium drives the browser tests (Playwright cannot download its own browser here).
+browser:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; }
+
+test: setup browser
+	$(PYTEST) tests notebooks --nbval-lax --nbval-current-env \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300
+
+test-unit: setup
+	$(PYTEST) tests/unit -q
+
+test-notebooks: setup
+	$(PYTEST) notebooks tests/notebooks --nbval-lax --nbval-current-env \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300
+
+test-browser: setup browser
+	$(PYTEST) tests/browser
+
+bench: setup
+	$(BIN)/python benchmarks/run_all.py
+
+lint: setup
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) *.egg-info test-results tests/artifacts

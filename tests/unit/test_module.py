@@ -1,0 +1,242 @@
+"""The Module protocol: parameters, param(), accumulation, modes, state_dict, to(), repr, errors."""
+
+import re
+
+import pytest
+import torch
+
+import minidl as md
+
+
+def net():
+    torch.manual_seed(0)
+    return md.Sequential(md.Linear(2, 3), md.ReLU(), md.Sequential(md.Linear(3, 2), md.Tanh()))
+
+
+def test_parameters_are_found_recursively_in_order():
+    model = net()
+    names = [n for n, _ in model.named_parameters()]
+    assert names == ["0.weight", "0.bias", "2.0.weight", "2.0.bias"]
+    assert [tuple(p.shape) for p in model.parameters()] == [(3, 2), (3,), (2, 3), (2,)]
+    assert md.ReLU().parameters() == [] and md.ReLU().param() == []
+    assert [n for n, _ in md.Linear(2, 2, bias=False).named_parameters()] == ["weight"]
+
+
+def test_param_pairs_alias_the_live_tensors():
+    model = net()
+    pairs = model.param()
+    assert len(pairs) == 4
+    for (value, grad), p in zip(pairs, model.parameters(), strict=True):
+        assert value is p.data and grad is p.grad
+    pairs[0][0].add_(1.0)                                   # an optimizer updating in place
+    assert torch.equal(model[0].weight.data, pairs[0][0])
+
+
+def test_backward_twice_accumulates_twice_and_zero_grad_resets():
+    model = net()
+    x = torch.randn(4, 2)
+    g = torch.randn(4, 2)
+    model(x)
+    model.backward(g)
+    once = [p.grad.clone() for p in model.parameters()]
+    model.backward(g)
+    for p, g1 in zip(model.parameters(), once, strict=True):
+        torch.testing.assert_close(p.grad, 2 * g1)
+    assert any(g1.abs().sum() > 0 for g1 in once)
+    model.zero_grad()
+    assert all((p.grad == 0).all() for p in model.parameters())
+
+
+def test_train_eval_propagate_to_children():
+    model = md.Sequential(md.Linear(2, 2), md.Sequential(md.Dropout(0.5)))
+    assert model.eval() is model
+    assert all(not m.training for m in model.modules())
+    model.train()
+    assert all(m.training for m in model.modules())
+
+
+def test_sequential_container_api():
+    model = net()
+    assert len(model) == 3 and isinstance(model[0], md.Linear) and isinstance(model[-1], md.Sequential)
+    assert [type(m).__name__ for m in model] == ["Linear", "ReLU", "Sequential"]
+    head = model[:2]
+    assert isinstance(head, md.Sequential) and len(head) == 2 and head[0] is model[0]
+    model.append(md.Linear(2, 1))
+    assert len(model) == 4 and model(torch.randn(5, 2)).shape == (5, 1)
+
+
+def test_repr_reads_like_torch():
+    text = repr(net())
+    assert text == (
+        "Sequential(\n"
+        "  (0): Linear(in_features=2, out_features=3, bias=True)\n"
+        "  (1): ReLU()\n"
+        "  (2): Sequential(\n"
+        "    (0): Linear(in_features=3, out_features=2, bias=True)\n"
+        "    (1): Tanh()\n"
+        "  )\n"
+        ")")
+    assert repr(md.Dropout(0.2)) == "Dropout(p=0.2)" and repr(md.MSELoss()) == "MSELoss()"
+    assert repr(md.Parameter(torch.zeros(2, 3))) == "Parameter(shape=(2, 3), dtype=torch.float32)"
+
+
+def test_state_dict_round_trip_copies_values():
+    a, b = net(), net()
+    for p in b.parameters():
+        p.data.normal_()
+    state = a.state_dict()
+    assert list(state) == ["0.weight", "0.bias", "2.0.weight", "2.0.bias"]
+    b.load_state_dict(state)
+    for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.equal(pa.data, pb.data) and pa.data is not pb.data
+    a[0].weight.data.add_(1.0)                             # the saved state is a copy
+    assert not torch.equal(state["0.weight"], a[0].weight.data)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda s: s.pop("2.0.bias"), "missing key '2.0.bias'"),
+    (lambda s: s.update(extra=torch.zeros(1)), "unexpected key 'extra'"),
+    (lambda s: s.update({"0.weight": torch.zeros(2, 3)}),
+     "key '0.weight': expected shape (3, 2), got (2, 3)"),
+    (lambda s: s.update({"0.bias": [0.0, 0.0, 0.0]}), "key '0.bias': expected a tensor, got list"),
+])
+def test_failed_load_state_dict_names_the_key_and_changes_nothing(change, message):
+    model = net()
+    before = model.state_dict()
+    state = {k: torch.full_like(v, 7.0) for k, v in before.items()}
+    change(state)
+    with pytest.raises((ValueError, TypeError), match=re.escape(message)):
+        model.load_state_dict(state)
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k]), f"{k} changed by a failed load"
+
+
+def test_load_state_dict_rejects_a_non_dict():
+    with pytest.raises(TypeError, match="Sequential.load_state_dict: expected a dict of tensors, got list"):
+        net().load_state_dict([1, 2])
+
+
+def test_to_dtype_moves_parameters_and_gradients():
+    model = net().to(torch.float64)
+    assert all(p.data.dtype == torch.float64 and p.grad.dtype == torch.float64 for p in model.parameters())
+    assert model(torch.randn(3, 2, dtype=torch.float64)).dtype == torch.float64
+    assert model.float()(torch.randn(3, 2)).dtype == torch.float32
+    model.to("cpu")
+    with pytest.raises(TypeError, match="expected a floating dtype, got torch.int64"):
+        model.to(torch.int64)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_dtype_follows_the_input_for_parameterless_modules(dtype):
+    x = torch.randn(3, 4, dtype=dtype)
+    for m in [md.ReLU(), md.Tanh(), md.Sigmoid(), md.LeakyReLU(), md.Softmax(), md.LogSoftmax()]:
+        assert m(x).dtype == dtype and m.backward(torch.ones(3, 4, dtype=dtype)).dtype == dtype
+
+
+# ---------------------------------------------------------------- errors: where, expected, got
+def test_linear_shape_error():
+    with pytest.raises(ValueError, match=re.escape("Linear(2, 25) input: expected shape (N, 2), got (100, 3)")):
+        md.Linear(2, 25)(torch.randn(100, 3))
+    with pytest.raises(ValueError, match=re.escape("expected shape (N, 2), got (2,)")):
+        md.Linear(2, 25)(torch.randn(2))
+
+
+def test_input_dtype_and_kind_errors():
+    with pytest.raises(TypeError, match=r"Linear\(2, 3\) input: expected dtype torch.float32 .*got torch.float64"):
+        md.Linear(2, 3)(torch.randn(4, 2, dtype=torch.float64))
+    with pytest.raises(TypeError, match="expected a floating-point tensor, got dtype torch.int64"):
+        md.ReLU()(torch.ones(2, 2, dtype=torch.long))
+    with pytest.raises(TypeError, match="ReLU input: expected a torch.Tensor, got list"):
+        md.ReLU()([1.0, 2.0])
+
+
+def test_input_device_error():
+    layer = md.Linear(2, 3).to("meta")                    # a second device that every machine has
+    with pytest.raises(ValueError, match=r"Linear\(2, 3\) input: expected device meta .*got cpu"):
+        layer(torch.randn(4, 2))
+
+
+@pytest.mark.parametrize("module", [md.Linear(2, 3), md.ReLU(), md.LeakyReLU(), md.Tanh(), md.Sigmoid(),
+                                    md.Softmax(), md.LogSoftmax(), md.Dropout(), md.MSELoss(),
+                                    md.NLLLoss(), md.CrossEntropyLoss()],
+                         ids=lambda m: type(m).__name__)
+def test_backward_before_forward(module):
+    with pytest.raises(RuntimeError, match=rf"^{type(module).__name__}.backward\(\) called before forward\(\)$"):
+        module.backward(torch.ones(1, 3)) if not isinstance(module, md.Loss) else module.backward()
+
+
+@pytest.mark.parametrize("module", [md.Linear(2, 3), md.ReLU(), md.Tanh(), md.Softmax(), md.LogSoftmax(),
+                                    md.Dropout(0.3)], ids=lambda m: type(m).__name__)
+def test_grad_output_shape_must_match_the_last_output(module):
+    out = module(torch.randn(4, 2))
+    with pytest.raises(ValueError, match=re.escape(f"grad_output shape (4, 7) differs from the last "
+                                                   f"output's shape {tuple(out.shape)}")):
+        module.backward(torch.ones(4, 7))
+
+
+def test_sequential_rejects_non_modules():
+    with pytest.raises(TypeError, match="Sequential: expected a minidl Module at position 1, got function"):
+        md.Sequential(md.ReLU(), lambda x: x)
+
+
+@pytest.mark.parametrize("factory, message", [
+    (lambda: md.Linear(0, 3), "Linear: in_features must be a positive int, got 0"),
+    (lambda: md.Linear(2, 2.5), "Linear: out_features must be a positive int, got 2.5"),
+    (lambda: md.Dropout(1.0), r"Dropout: p must be in \[0, 1\), got 1.0"),
+    (lambda: md.Dropout(-0.1), r"Dropout: p must be in \[0, 1\), got -0.1"),
+    (lambda: md.LeakyReLU("0.1"), "LeakyReLU: negative_slope must be a number, got '0.1'"),
+    (lambda: md.Softmax(dim=1.0), "Softmax: dim must be an int, got 1.0"),
+    (lambda: md.MSELoss(reduction="avg"), r"MSELoss: reduction must be one of \('mean', 'sum'\), got 'avg'"),
+    (lambda: md.Parameter([1.0]), "Parameter: expected a torch.Tensor, got list"),
+    (lambda: md.Parameter(torch.ones(2, dtype=torch.long)), "expected a floating-point tensor"),
+])
+def test_constructor_errors(factory, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        factory()
+
+
+def test_softmax_dim_out_of_range():
+    with pytest.raises(ValueError, match=r"Softmax\(dim=1\) input: expected at least 2 dimensions, got shape \(3,\)"):
+        md.Softmax()(torch.randn(3))
+
+
+# ---------------------------------------------------------------- loss errors
+def test_class_target_errors():
+    pred = torch.randn(4, 3)
+    with pytest.raises(TypeError, match=r"CrossEntropyLoss target: expected integer class indices \(torch.long\), "
+                                        r"got dtype torch.float32"):
+        md.CrossEntropyLoss()(pred, torch.tensor([0.0, 1.0, 2.0, 1.0]))
+    with pytest.raises(ValueError, match=r"NLLLoss target: class indices must be in \[0, 3\), got 3 at index 2"):
+        md.NLLLoss()(pred, torch.tensor([0, 1, 3, 1]))
+    with pytest.raises(ValueError, match=r"class indices must be in \[0, 3\), got -1 at index 0"):
+        md.CrossEntropyLoss()(pred, torch.tensor([-1, 1, 2, 1]))
+    with pytest.raises(ValueError, match=r"NLLLoss target: expected shape \(4,\) of class indices, got \(4, 1\)"):
+        md.NLLLoss()(pred, torch.zeros(4, 1, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"CrossEntropyLoss prediction: expected shape \(N, C\), got \(4,\)"):
+        md.CrossEntropyLoss()(torch.randn(4), torch.zeros(4, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"probability targets must have the prediction's shape \(4, 3\), got \(4, 2\)"):
+        md.CrossEntropyLoss()(pred, torch.rand(4, 2))
+
+
+def test_mse_target_shape_error_hints_at_one_hot():
+    with pytest.raises(ValueError, match=r"MSELoss target: expected shape \(4, 3\) like the prediction, got \(4,\) "
+                                         r"\(class labels\? use minidl.data.one_hot\(y, C\)"):
+        md.MSELoss()(torch.randn(4, 3), torch.zeros(4, dtype=torch.long))
+
+
+def test_mse_accepts_integer_one_hot_targets():
+    pred = torch.randn(4, 2)
+    target = torch.tensor([[1, 0], [0, 1], [1, 0], [0, 1]])
+    torch.testing.assert_close(md.MSELoss()(pred, target),
+                               torch.nn.functional.mse_loss(pred, target.float()))
+
+
+def test_cross_entropy_stays_finite_where_the_naive_formula_overflows():
+    x = torch.tensor([[1000.0, 0.0], [0.0, -1000.0]], dtype=torch.float64)
+    y = torch.tensor([1, 0])
+    naive = -torch.log(torch.exp(x) / torch.exp(x).sum(1, keepdim=True))[torch.arange(2), y].mean()
+    assert not torch.isfinite(naive)
+    ce = md.CrossEntropyLoss()
+    value = ce(x, y)
+    assert torch.isfinite(value) and torch.isfinite(ce.backward()).all()
+    torch.testing.assert_close(value, torch.nn.functional.cross_entropy(x, y))

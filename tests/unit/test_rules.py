@@ -1,0 +1,87 @@
+"""The framework's rules: no autograd / torch.nn / torch.optim / torch.func, works with autograd off."""
+
+import ast
+import pathlib
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import minidl as md
+
+PACKAGE = pathlib.Path(md.__file__).resolve().parent
+FORBIDDEN = ("torch.autograd", "torch.nn", "torch.optim", "torch.func", "functorch")
+FORBIDDEN_ATTRS = {"autograd", "nn", "optim", "func", "no_grad", "enable_grad", "inference_mode"}
+ALLOWED_LAZY = {"reference.py"}        # the torch twin: imports torch.nn / torch.optim inside functions
+
+
+def violations(source: str, filename: str) -> list[str]:
+    """Every forbidden import or torch.<forbidden> attribute use in one file."""
+    found = []
+    tree = ast.parse(source, filename)
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        for name in names:
+            if name.startswith(FORBIDDEN) and not (filename in ALLOWED_LAZY and node.col_offset > 0):
+                found.append(f"{filename}:{node.lineno} imports {name}")
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "torch"
+                and node.attr in FORBIDDEN_ATTRS and filename not in ALLOWED_LAZY):
+            found.append(f"{filename}:{node.lineno} uses torch.{node.attr}")
+        if isinstance(node, ast.Attribute) and node.attr in ("requires_grad_", "backward_hook"):
+            found.append(f"{filename}:{node.lineno} uses .{node.attr}")
+    return found
+
+
+def test_framework_files_never_import_autograd_nn_optim_or_func():
+    files = sorted(PACKAGE.glob("*.py"))
+    assert len(files) >= 10, files
+    problems = [v for f in files for v in violations(f.read_text(), f.name)]
+    assert problems == []
+
+
+@pytest.mark.parametrize("snippet, expected", [
+    ("import torch.nn as nn", "imports torch.nn"),
+    ("from torch import autograd", "imports torch.autograd"),
+    ("from torch.optim import SGD", "imports torch.optim"),
+    ("import torch\ny = torch.func.grad(f)", "uses torch.func"),
+    ("import torch\nwith torch.no_grad(): pass", "uses torch.no_grad"),
+])
+def test_the_import_checker_catches_violations(snippet, expected):
+    assert any(expected in v for v in violations(snippet, "layers.py"))
+
+
+def test_reference_may_import_torch_nn_only_lazily():
+    assert violations("def f():\n    import torch.nn as nn\n", "reference.py") == []
+    assert violations("import torch.nn as nn\n", "reference.py") != []
+
+
+def test_importing_minidl_does_not_load_torch_nn_modules_of_its_own():
+    code = ("import sys, minidl, minidl.reference; "
+            "print(any(m == 'torch.optim' or m.startswith('torch.optim.') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"      # torch itself never imports torch.optim on import
+
+
+def test_full_training_step_with_autograd_globally_off(no_grad):
+    assert not torch.is_grad_enabled()
+    torch.manual_seed(0)
+    model = md.Sequential(md.Linear(2, 25), md.ReLU(), md.Linear(25, 25), md.Tanh(), md.Dropout(0.1),
+                          md.Linear(25, 2))
+    for criterion, target in [(md.MSELoss(), torch.rand(50, 2)),
+                              (md.CrossEntropyLoss(), torch.randint(0, 2, (50,)))]:
+        for opt in [md.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True),
+                    md.Adam(model.parameters(), lr=1e-2)]:
+            x = torch.rand(50, 2)
+            before = [p.data.clone() for p in model.parameters()]
+            loss = criterion(model(x), target)
+            model.zero_grad()
+            model.backward(criterion.backward())
+            opt.step()
+            assert torch.isfinite(loss) and not loss.requires_grad
+            assert all(not torch.equal(b, p.data) for b, p in zip(before, model.parameters(), strict=True))
+            assert all(not p.data.requires_grad for p in model.parameters())
