@@ -149,6 +149,8 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if args.nesterov and (args.optimizer != "sgd" or args.momentum == 0):
         parser.error("argument --nesterov: needs --optimizer sgd and --momentum > 0")
     for flag, path in (("--save", args.save), ("--plot", args.plot)):
+        if path is not None and path.is_dir():
+            parser.error(f"argument {flag}: {str(path)!r} is a folder; expected a file name")
         if path is not None and not (path.parent.is_dir() and os.access(path.parent, os.W_OK)):
             parser.error(f"argument {flag}: folder {str(path.parent)!r} does not exist or is not writable")
 
@@ -170,7 +172,7 @@ def _run(args: argparse.Namespace) -> int:
                 print(f"minidl: run {i + 1} (seed {seed}): {history.diverged}", file=sys.stderr)
         if args.runs == 1:
             print(f"final  train error {100 * train_error:5.2f}%  test error {100 * test_error:5.2f}%  "
-                  f"({len(history)} epochs, {seconds:.1f} s)")  # epochs: the recorded, finite ones
+                  f"({_plural(len(history), 'epoch')}, {seconds:.1f} s)")  # the recorded, finite epochs
         else:
             say(f"run {i + 1:2d}/{args.runs}  seed {seed:3d}  train error {100 * train_error:5.2f}%  "
                 f"test error {100 * test_error:5.2f}%  ({seconds:.1f} s)")
@@ -182,7 +184,9 @@ def _run(args: argparse.Namespace) -> int:
         save(run["model"], args.save)
         say(f"saved the model's state to {args.save}")
     if args.plot is not None:
-        write_plot(args.plot, run["model"], history, *run["plot_data"])
+        title = _describe(args).removeprefix("minidl: ").split(" (+")[0].replace(f", seed {args.seed}",
+                                                                                   f", seed {seed}")
+        write_plot(args.plot, run["model"], history, *run["plot_data"], title=title)
         say(f"wrote {args.plot}")
     return 1 if diverged else 0
 
@@ -230,20 +234,23 @@ def train_once(args: argparse.Namespace, seed: int,
 
 
 def write_plot(path: Path, model: Module, history: History, x: torch.Tensor, y: torch.Tensor,
-               tx: torch.Tensor, ty: torch.Tensor, transform: Any, loss: str) -> None:
-    """A PNG: the decision boundary over the raw inputs and the loss / error curves (Agg backend)."""
-    import matplotlib
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+               tx: torch.Tensor, ty: torch.Tensor, transform: Any, loss: str, title: str | None = None) -> None:
+    """A PNG: the decision boundary over the raw inputs and the loss / error curves.
+
+    A bare matplotlib Figure (Agg canvas), never pyplot: no window, no backend switch, nothing
+    global to clean up when main() runs inside another program.
+    """
+    from matplotlib.figure import Figure
 
     from . import viz
     output = "scores" if loss == "mse" else "softmax"
-    fig, (ax_b, ax_l, ax_e) = plt.subplots(1, 3, figsize=(16, 5), layout="constrained",
-                                           gridspec_kw={"width_ratios": [1.15, 1, 1]})
+    fig = Figure(figsize=(16, 5), layout="constrained")
+    ax_b, ax_l, ax_e = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.15, 1, 1]})
     viz.plot_decision_boundary(model, x, y, tx, ty, output=output, transform=transform, ax=ax_b)
     viz.plot_history(history, axes=(ax_l, ax_e))
+    if title:
+        fig.suptitle(title, fontsize="medium")
     fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def _describe(args: argparse.Namespace) -> str:
@@ -255,6 +262,10 @@ def _describe(args: argparse.Namespace) -> str:
             f"{f' init {args.init}' if args.init else ''}, {loss}, "
             f"{opt}, {args.epochs} epochs of batch {args.batch_size}, {args.dtype}, seed {args.seed}"
             f"{f' (+{args.runs - 1} more runs)' if args.runs > 1 else ''}")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _mean_std(values: list[float]) -> tuple[float, float]:

@@ -87,8 +87,8 @@ def _compare(name: str, analytic: Tensor, numeric: Tensor, atol: float, rtol: fl
     index = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), err.shape)) if err.dim() else ()
     return TensorCheck(name, tuple(err.shape), float(err.max()) if err.numel() else 0.0,
                        float(rel.max()) if err.numel() else 0.0, index,
-                       float(analytic.reshape(-1)[flat]) if err.numel() else 0.0,
-                       float(numeric.reshape(-1)[flat]) if err.numel() else 0.0,
+                       float(analytic.reshape(-1)[flat]) + 0.0 if err.numel() else 0.0,    # + 0.0: no "-0"
+                       float(numeric.reshape(-1)[flat]) + 0.0 if err.numel() else 0.0,
                        bool((excess <= 0).all()))
 
 

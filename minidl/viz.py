@@ -114,7 +114,7 @@ def _run(model: Any, pts: Tensor, output: str, transform: Callable | None, where
     else:
         o = out[:, 0]
         p = o.sigmoid() if output == "softmax" else o.clamp(0, 1)
-        pred = o > (0.0 if output == "softmax" else 0.0)
+        pred = o > (0.0 if output == "softmax" else 0.5)
     return p.cpu().numpy(), pred.cpu().numpy().astype(np.int64)
 
 
@@ -164,7 +164,8 @@ def plot_decision_boundary(model: Any, x: Tensor, y: Tensor, x_test: Tensor | No
 
     Bounds: [0, 1]² unless the points leave it (then their bounding box). ``transform`` maps raw
     points to the model's inputs (e.g. standardisation); the picture stays in raw coordinates.
-    Test points are triangles. The error rates (argmax ≠ label) are in the title.
+    Test points are triangles. The error rates (argmax ≠ label) are in the title. Artists carry
+    gids for live updates: "probability" (the AxesImage), "boundary", "train-0", ..., "mistakes".
     """
     where = "plot_decision_boundary"
     sets = [("train", *_points(x, y, where))]
@@ -202,7 +203,7 @@ def plot_decision_boundary(model: Any, x: Tensor, y: Tensor, x_test: Tensor | No
     ax.set_title((f"{title}\n" if title else "") + ",  ".join(rates), fontsize="medium")
     if colorbar:
         label = "P(class 1)" if output == "softmax" else "(out$_1$ - out$_0$ + 1) / 2, clipped"
-        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03, label=label)
+        fig.colorbar(im, cax=ax.inset_axes([1.04, 0.0, 0.045, 1.0]), label=label)    # moves with ax
     return fig
 
 

@@ -19,6 +19,15 @@ from minidl.optim import SGD, Adam
 from minidl.train import StopTraining, accuracy, build_mlp, evaluate, fit, log_line, predict
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors: one intra-op thread is as fast, and never stalls in spin-waits on a busy machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def course_data(seed=0, n=1000, standardized=True, dtype=torch.float32):
     g = torch.Generator().manual_seed(seed)
     x, y = disk(n, generator=g, dtype=dtype)
@@ -282,8 +291,8 @@ class _Poisoner:
     """An SGD that writes inf into a weight after its last step of epoch 2: losses stay finite."""
 
     def __init__(self, model, steps_per_epoch):
-        self.inner, self.model, self.steps, self.per_epoch = SGD(model.parameters(), lr=0.01), model, 0, \
-            steps_per_epoch
+        self.inner, self.model = SGD(model.parameters(), lr=0.01), model
+        self.steps, self.per_epoch = 0, steps_per_epoch
         self.param_groups = self.inner.param_groups
 
     lr = property(lambda self: self.inner.lr)
@@ -303,10 +312,10 @@ class _Poisoner:
 
 def test_non_finite_parameters_with_finite_losses_are_caught_at_the_end_of_the_epoch():
     model, _, train, test = setup()
-    opt = _Poisoner(model, steps_per_epoch=2)
+    opt = _Poisoner(model, steps_per_epoch=2)                         # 200 points, batches of 100
     seen = []
-    h = fit(model, CrossEntropyLoss(), opt, train, test, epochs=4, callbacks=lambda e, hh, m: seen.append(
-        m.state_dict()))
+    h = fit(model, CrossEntropyLoss(), opt, train, test, epochs=4,
+            callbacks=lambda e, hh, m: seen.append(m.state_dict()))
     assert h.epoch == [1] and seen and states_equal(model.state_dict(), seen[0])
     assert h.diverged.startswith("diverged at epoch 2 (last batch): the parameters became non-finite")
 

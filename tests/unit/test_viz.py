@@ -118,7 +118,8 @@ def test_decision_boundary_draws_heatmap_contour_points_and_counts_mistakes():
     fig = viz.plot_decision_boundary(model, x, y, tx, ty, resolution=31)
     fig.canvas.draw()
     ax = fig.axes[0]
-    assert len(fig.axes) == 2                                           # the plot and its colorbar
+    assert len(fig.axes) == 1 and len(ax.child_axes) == 1                # the colorbar moves with the plot
+    assert ax.child_axes[0].get_ylabel() == "P(class 1)"
     im = by_gid(ax, "probability")
     assert im.get_array().shape == (31, 31) and tuple(im.get_extent()) == (0, 1, 0, 1)
     np.testing.assert_array_equal(im.get_array(), viz.decision_grid(model, (0, 1, 0, 1), 31)[2])
@@ -143,11 +144,38 @@ def test_decision_boundary_rings_exactly_the_misclassified_points():
     y = torch.tensor([0, 0, 1, 1])                    # the split predicts 0, 1, 0, 1
     fig = viz.plot_decision_boundary(vertical_split(), x, y, resolution=10, title="toy", colorbar=False)
     ax = fig.axes[0]
-    assert len(fig.axes) == 1
+    assert ax.child_axes == []                                          # colorbar=False
     np.testing.assert_allclose(by_gid(ax, "mistakes").get_offsets(), [[0.8, 0.5], [0.3, 0.1]])
     assert ax.get_title() == "toy\ntrain error 50.0%" and by_gid(ax, "test-0") is None
     fig = viz.plot_decision_boundary(vertical_split(), x, y, resolution=10, show_mistakes=False)
     assert by_gid(fig.axes[0], "mistakes") is None and by_gid(fig.axes[0], "train-1") is not None
+
+
+def test_a_tie_is_class_0_as_argmax_and_one_output_column_thresholds_at_one_half():
+    x = torch.tensor([[0.5, 0.7], [0.2, 0.3], [0.7, 0.3], [0.3, 0.3]])
+    y = torch.tensor([1, 0, 1, 1])                    # the tie at x1 = 0.5 and the last point are wrong
+    fig = viz.plot_decision_boundary(vertical_split(), x, y, resolution=6, colorbar=False)
+    np.testing.assert_allclose(by_gid(fig.axes[0], "mistakes").get_offsets(), [[0.5, 0.7], [0.3, 0.3]])
+    for output, bias in (("scores", 0.0), ("softmax", -0.5)):     # out = x1 (+ bias): class 1 if x1 > 0.5
+        model = Linear(2, 1)
+        model.weight.data.copy_(torch.tensor([[1.0, 0.0]]))
+        model.bias.data.fill_(bias)
+        fig = viz.plot_decision_boundary(model, x[1:], y[1:], output=output, resolution=6, colorbar=False)
+        np.testing.assert_allclose(by_gid(fig.axes[0], "mistakes").get_offsets(), [[0.3, 0.3]])
+
+
+def test_the_heatmap_is_drawn_the_right_way_up():
+    model = Linear(2, 2)
+    model.weight.data.copy_(torch.tensor([[0.0, 0.0], [0.0, 8.0]]))    # class 1 above x2 = 0.5
+    model.bias.data.copy_(torch.tensor([0.0, -4.0]))
+    x, y = torch.tensor([[0.02, 0.02]]), torch.tensor([0])
+    fig = viz.plot_decision_boundary(model, x, y, resolution=20, colorbar=False, show_mistakes=False)
+    fig.canvas.draw()
+    ax, rgba = fig.axes[0], np.asarray(fig.canvas.buffer_rgba())
+    height = rgba.shape[0]
+    (xt, yt), (xb, yb) = ax.transAxes.transform([(0.5, 0.9), (0.5, 0.1)])
+    top, bottom = rgba[height - int(yt), int(xt), :3].astype(int), rgba[height - int(yb), int(xb), :3].astype(int)
+    assert top[0] > top[2] + 40 and bottom[2] > bottom[0] + 40       # orange (class 1) above, blue below
 
 
 def test_decision_boundary_accepts_one_hot_targets_scores_and_a_float64_model_into_given_axes():
@@ -160,6 +188,18 @@ def test_decision_boundary_accepts_one_hot_targets_scores_and_a_float64_model_in
     expected = int(((x[:, 0] > 0.5).long() != y).sum())
     assert len(by_gid(ax, "mistakes").get_offsets()) == expected
     assert by_gid(ax, "probability").get_array().dtype == np.float64
+
+
+def test_decision_boundary_in_a_shared_figure_keeps_its_legend_and_colorbar_inside_after_tight_layout():
+    x, y = disk(40)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
+    viz.plot_decision_boundary(vertical_split(), x, y, x, y, ax=axes[0], resolution=10)
+    viz.plot_history(history(), axes=axes[1:])
+    fig.tight_layout()                                # one pass, as minidl's CLI does
+    fig.canvas.draw()
+    for artist in (axes[0].get_legend(), axes[0].child_axes[0]):
+        box = artist.get_window_extent()
+        assert box.y0 >= 0 and box.x1 <= axes[1].get_window_extent().x0, box
 
 
 def test_decision_boundary_bounds_follow_data_outside_the_unit_square():
