@@ -9,6 +9,10 @@ import torch
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))    # tests/ helpers (twin.py)
 
+# The course networks are tiny: a second intra-op thread only spin-waits, and on a loaded
+# machine it slows training 10-60x. One thread makes the suite fast and its timing steady.
+torch.set_num_threads(1)
+
 
 @pytest.fixture
 def no_grad():
