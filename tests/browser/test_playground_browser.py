@@ -1,0 +1,114 @@
+"""A person opens the playground in JupyterLab and in Voilà, presses Play, moves the learning
+rate, presses Pause — in headless Chromium. Screenshots go to tests/artifacts/."""
+
+import json
+import re
+import urllib.request
+
+import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from playwright.sync_api import expect
+
+expect.set_options(timeout=60_000)
+TOKEN = "minidl-test-token"          # the servers' token (tests/browser/conftest.py)
+
+
+def epoch(page):
+    text = page.locator(".pg-epoch").inner_text()
+    return int(re.search(r"epoch (\d+)", text).group(1))
+
+
+def frame(page):
+    return page.locator(".pg-boundary").evaluate("el => el.src")
+
+
+def lab_run_all(page, base, nb, shot):
+    page.goto(f"{base}/lab/tree/{nb}?token={TOKEN}&reset")
+    expect(page.locator("#jp-main-statusbar")).to_contain_text(re.compile(r"\(ipykernel\) \| Idle"),
+                                                               timeout=120_000)
+    page.get_by_role("menuitem", name="Edit", exact=True).click()
+    page.locator("li[data-command='editmenu:clear-all']").click()
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.locator("li[data-command='runmenu:run-all']").click()
+    try:
+        page.wait_for_function("""() => {
+            if (document.querySelector('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'))
+                return true;
+            const p = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(e => e.textContent.trim());
+            return p.length > 0 && p.every(t => /^\\[\\d+\\]:$/.test(t)); }""", timeout=180_000)
+    except PlaywrightTimeoutError:
+        shot(f"FAILED-run-all-{nb[:-6]}")
+        pytest.fail(f"Run All did not finish: {page.locator('.jp-InputPrompt').all_text_contents()}")
+    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    assert errors.count() == 0, errors.all_text_contents()
+
+
+def shutdown_kernels(base):
+    with urllib.request.urlopen(f"{base}/api/sessions?token={TOKEN}") as r:
+        for s in json.load(r):
+            urllib.request.urlopen(urllib.request.Request(
+                f"{base}/api/sessions/{s['id']}?token={TOKEN}", method="DELETE")).close()
+
+
+def play_check_pause(page, shot, name):
+    """Play: the epoch counter rises and the picture changes; lr slider moves; Pause: the counter stops."""
+    app = page.locator(".pg-app").first
+    expect(app).to_be_visible()
+    expect(page.locator(".pg-epoch").first).to_contain_text("epoch 0")
+    page.wait_for_function("() => (document.querySelector('.pg-boundary') || {}).src")
+    before = frame(page)
+    shot(f"{name}-before", app)
+
+    page.locator(".pg-play").first.click()
+    page.wait_for_function("() => /epoch ([1-9]\\d*)/.test(document.querySelector('.pg-epoch').innerText)")
+    first = epoch(page)
+    page.wait_for_function(f"() => +document.querySelector('.pg-epoch').innerText.match(/epoch (\\d+)/)[1] > {first}")
+    page.wait_for_function("old => document.querySelector('.pg-boundary').src !== old", arg=before)
+
+    handle = page.locator(".pg-lr .noUi-handle").first                # learning rate: one step up, live
+    handle.focus()
+    page.keyboard.press("ArrowRight")
+    expect(page.locator(".pg-lr .widget-readout").first).to_have_text("0.1259")
+    rising = epoch(page)
+    page.wait_for_function(f"() => +document.querySelector('.pg-epoch').innerText.match(/epoch (\\d+)/)[1] > {rising}")
+
+    page.locator(".pg-play").first.click()                            # Pause
+    expect(page.locator(".pg-play").first).to_have_text(re.compile("Play"))
+    page.wait_for_timeout(500)
+    stopped = epoch(page)
+    page.wait_for_timeout(1500)
+    assert epoch(page) == stopped, "the epoch counter kept rising after Pause"
+    assert stopped > first
+    expect(page.locator(".pg-metrics").first).to_contain_text(re.compile(r"test error \d+\.\d%"))
+    shot(f"{name}-after", app)
+    return stopped
+
+
+def test_playground_in_jupyterlab(page, lab_server, shot):
+    try:
+        lab_run_all(page, lab_server, "10_playground.ipynb", shot)
+        play_check_pause(page, shot, "lab-playground")
+        shot("lab-playground-page")
+    finally:
+        shutdown_kernels(lab_server)
+
+
+def test_activation_widget_renders_in_jupyterlab(page, lab_server, shot):
+    try:
+        lab_run_all(page, lab_server, "03_activations.ipynb", shot)
+        dropdown = page.locator(".nb03-activation select").first
+        expect(dropdown).to_be_visible()
+        status = page.locator(".nb03-status").first
+        for name in ("Sigmoid", "Tanh"):              # the kernel answers each choice
+            dropdown.select_option(name)
+            expect(status).to_contain_text(f"{name}: max")
+        shot("lab-activations", page.locator(".nb03-plot").first)
+    finally:
+        shutdown_kernels(lab_server)
+
+
+def test_playground_in_voila(page, voila_server, shot):
+    page.goto(f"{voila_server}/?token={TOKEN}", timeout=180_000)   # Voilà runs the notebook first
+    epochs = play_check_pause(page, shot, "voila-playground")
+    assert epochs > 1
+    shot("voila-playground-page")
