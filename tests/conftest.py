@@ -21,3 +21,9 @@ def no_grad():
     torch.set_grad_enabled(False)
     yield
     torch.set_grad_enabled(previous)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests last: they are the slowest, and Playwright's sync API holds an event loop
+    in the main thread for the rest of the session."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

@@ -2,6 +2,7 @@
 
 import asyncio
 import base64
+import concurrent.futures
 import io
 import re
 
@@ -18,7 +19,13 @@ def app():
 
 
 def run(coro):
-    return asyncio.run(coro)
+    """Run a scenario on a fresh event loop in its own thread.
+
+    pytest-playwright's sync API keeps an event loop running in the main thread for the whole
+    session, so a plain ``asyncio.run`` here would fail whenever the browser tests ran first.
+    """
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 async def until_idle(app, timeout=10.0):
