@@ -214,7 +214,8 @@ def test_class_target_errors():
         md.NLLLoss()(pred, torch.zeros(4, 1, dtype=torch.long))
     with pytest.raises(ValueError, match=r"CrossEntropyLoss prediction: expected shape \(N, C\), got \(4,\)"):
         md.CrossEntropyLoss()(torch.randn(4), torch.zeros(4, dtype=torch.long))
-    with pytest.raises(ValueError, match=r"probability targets must have the prediction's shape \(4, 3\), got \(4, 2\)"):
+    with pytest.raises(ValueError,
+                       match=r"probability targets must have the prediction's shape \(4, 3\), got \(4, 2\)"):
         md.CrossEntropyLoss()(pred, torch.rand(4, 2))
 
 
