@@ -180,15 +180,23 @@ class FlatUpdate:
             self.states[-1].update(views, **({"step": 0} if adam else {}))
         return flats
 
-    def step(self) -> None:
-        group, P, g = self.optimizer.param_groups[0], self.P, self.G
-        first = self.state is None
+    def prepare(self) -> None:
+        """Allocate what step() writes into: the scratch and, at the first step, the state.
+
+        Called outside inference mode: tensors made inside it could not be updated in place
+        later by the readable optimizer, which takes over the same state.
+        """
+        group = self.optimizer.param_groups[0]
         if self.S is None and (group["weight_decay"] != 0 or type(self.optimizer) is Adam
                                or group.get("nesterov")):
-            self.S = torch.empty_like(P)
-        S = self.S
-        if first and (type(self.optimizer) is Adam or group["momentum"] != 0):
+            self.S = torch.empty_like(self.P)
+        self.first = self.state is None
+        if self.first and (type(self.optimizer) is Adam or group["momentum"] != 0):
             self.state = self._start_state()
+
+    def step(self) -> None:
+        """The update; prepare() first."""
+        group, P, g, S, first = self.optimizer.param_groups[0], self.P, self.G, self.S, self.first
         if group["weight_decay"] != 0:
             g = torch.add(g, P, alpha=group["weight_decay"], out=S)      # g ← ∇θ + λθ
         if type(self.optimizer) is SGD:
@@ -220,6 +228,10 @@ class FastStep:
         self.update = FlatUpdate(optimizer)
         self.in_features = self.layers[0][0].in_features
         self._plans: dict[int, list[SimpleNamespace]] = {}
+        # Autograd is off already (set_grad_enabled(False) or not), but every op still passes
+        # through autograd's dispatch layer to find that out; inference mode skips that layer.
+        # Everything the step keeps is allocated before entering it (see FlatUpdate.prepare).
+        self._inference = torch.inference_mode()
 
     def step(self, xb: Tensor, tb: Tensor) -> Tensor:
         """One training step on the batch (xb, tb); returns the batch loss (a 0-d tensor)."""
@@ -232,10 +244,12 @@ class FastStep:
             raise ValueError(f"FastStep.step: expected x of shape (N, {self.in_features}) and dtype {dtype}, "
                              f"got {got}")
         plan = self._plans.get(xb.shape[0]) or self._plan(xb.shape[0])
-        out = self._forward(xb, plan)
-        loss = self._loss(out, tb, plan[-1])  # dL/dout goes into plan[-1].grad
-        self._backward(xb, plan)
-        self.update.step()
+        self.update.prepare()
+        with self._inference:                 # no autograd bookkeeping at all: ~10% faster here
+            out = self._forward(xb, plan)
+            loss = self._loss(out, tb, plan[-1])  # dL/dout goes into plan[-1].grad
+            self._backward(xb, plan)
+            self.update.step()
         return loss
 
     def _plan(self, n: int) -> list[SimpleNamespace]:
@@ -262,6 +276,7 @@ class FastStep:
             below.grad = above.g_in if above else new(n, self.layers[-1][0].out_features)   # dL/dy (n, out)
             below.gradT = below.grad.T
         plan[-1].exp, plan[-1].column, plan[-1].minus_one = new(*plan[-1].h.shape), new(n, 1), new(n, 1).fill_(-1)
+        plan[-1].grad_flat = plan[-1].grad.view(-1)
         self._plans[n] = plan
         return plan
 
@@ -292,7 +307,8 @@ class FastStep:
                                  f"got {getattr(target, 'shape', type(target).__name__)}")
             diff = torch.sub(out, target, out=L.grad)                   # ŷ - y
             count = diff.numel() if mean else 1
-            value = (diff * diff).sum() / _const(count, out)
+            flat = L.grad_flat                                          # diff as a vector (a view)
+            value = torch.dot(flat, flat) / _const(count, out)          # Σ (ŷ - y)² / M: 2 ops, not 3
             diff.mul_(_const(2.0 / count, out))                         # (2/M)(ŷ - y)
             return value
         if not isinstance(target, Tensor) or target.shape != out.shape[:1] or target.dtype != torch.long:
