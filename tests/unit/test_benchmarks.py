@@ -1,0 +1,68 @@
+"""The benchmark scripts keep working, and what they check holds. Nothing here looks at a time.
+
+`make bench` takes minutes; these tests run its --quick mode on the course network only, and
+read the committed results that notebook 12 and the README quote.
+"""
+
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT
+
+BENCH = ROOT / "benchmarks"
+FRAMEWORKS = ["minidl", "minidl.fast", "torch", "GEMMs"]
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def run(*args, timeout=300):
+    return subprocess.run([sys.executable, str(BENCH / "run_all.py"), *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT, check=True)
+
+
+def test_quick_run_trains_all_four_steps_to_the_same_place(tmp_path):
+    done = run("--quick", "--sizes", "S", "--dtypes", "float64", "--threads", "1", "--no-memory",
+               "--out", str(tmp_path))
+    assert "wrote" in done.stdout
+    rows = read_csv(tmp_path / "speed.csv")
+    assert [(r["variant"], r["framework"]) for r in rows] == \
+        [(v, f) for v in ("mse-sgd", "mse-adam", "ce-sgd") for f in FRAMEWORKS]
+    for r in rows:
+        assert float(r["median_step_s"]) > 0 and int(r["steps_timed"]) > 0
+        if r["framework"] != "GEMMs":            # the same loss as the torch twin, in float64
+            assert float(r["rel_loss_diff_vs_torch"]) <= 1e-9, r
+        if r["framework"] == "minidl.fast":      # and the fast step is the readable one, bit for bit
+            assert r["params_bitwise_equal_to_minidl"] == "True", r
+    table = (tmp_path / "results.md").read_text()
+    assert "| S 2-25-25-25-2 | mse-sgd | float64 | 1 |" in table and "Machine:" in table
+
+
+@pytest.mark.parametrize("framework", ["minidl", "minidl.fast", "torch"])
+def test_memory_probe_reports_a_peak(framework):
+    done = run("--memory-child", "S", "mse-sgd", "float64", framework)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["peak_kb"] >= result["baseline_kb"] > 0
+
+
+def test_committed_results_cover_every_configuration_and_agree_with_torch():
+    rows = read_csv(BENCH / "results" / "speed.csv")
+    configs = {(r["size"], r["variant"], r["dtype"], r["threads"]) for r in rows}
+    expected = {(s, v, d, t) for s, variants in (("S", ("mse-sgd", "mse-adam", "ce-sgd")), ("M", ("mse-sgd",)),
+                                                  ("L", ("ce-sgd",)))
+                for v in variants for d in ("float32", "float64") for t in ("1", "2")}
+    assert configs == expected
+    tolerance = {"float32": 1e-3, "float64": 1e-9}
+    for r in rows:
+        if r["framework"] != "GEMMs":
+            assert float(r["rel_loss_diff_vs_torch"]) <= tolerance[r["dtype"]], r
+    memory = read_csv(BENCH / "results" / "memory.csv")
+    assert {(r["size"], r["dtype"], r["framework"]) for r in memory} == \
+        {(s, d, f) for s in "SML" for d in ("float32", "float64") for f in ("minidl", "minidl.fast", "torch")}
+    markdown = (BENCH / "results" / "results.md").read_text()
+    assert markdown.count("| L 1024-2048-2048-10 |") == 8          # the step table and the epoch table
