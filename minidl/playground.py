@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import functools
+import importlib.util
 import io
 import time
 import traceback
@@ -64,8 +65,15 @@ def _guarded(method: Any) -> Any:
 class Playground:
     """The widget app. ``app.widget`` is the ipywidgets tree; a notebook displays ``app`` itself."""
 
-    def __init__(self, *, fps: float = 5.0, slice_seconds: float = 0.03):
+    def __init__(self, *, fps: float = 5.0, slice_seconds: float = 0.03, canvas: str = "auto"):
+        """canvas: "ipympl" (the Figure's own canvas widget, zoom and pan), "image" (PNG frames in an
+        ipywidgets.Image, no front-end extension needed) or "auto" (ipympl where it is installed)."""
         torch.set_num_threads(1)          # tiny matrices: a 2nd thread only spin-waits (2-60x slower)
+        if canvas == "auto":
+            canvas = "ipympl" if importlib.util.find_spec("ipympl") else "image"
+        if canvas not in ("ipympl", "image"):
+            raise ValueError(f"Playground: canvas must be 'auto', 'ipympl' or 'image', got {canvas!r}")
+        self.canvas = canvas
         self.fps, self.slice_seconds = fps, slice_seconds
         self.running = False
         self._task: asyncio.Future | None = None
@@ -140,7 +148,8 @@ class Playground:
         self.epoch_label = self._w(W.HTML(), "epoch")
         self.metrics = self._w(W.HTML(), "metrics")
         self.status = self._w(W.HTML(), "message")
-        self.image = self._w(W.Image(format="png", layout=W.Layout(width="100%", max_width="1040px")), "boundary")
+        self.image = W.Image(format="png", layout=W.Layout(width="100%", max_width="688px")) \
+            if self.canvas == "image" else None
         self.log = self._w(W.Output(layout=W.Layout(max_height="160px", overflow="auto")), "log")
         self.export_button = self._w(W.Button(description="Export code and weights", icon="download"), "export")
         self.export_button.on_click(self._on_export)
@@ -157,10 +166,11 @@ class Playground:
             box("Training", self.optimizer, self.lr, self.momentum, self.batch, self.seed),
         ], layout=W.Layout(width="330px"))
         toolbar = W.HBox([self.play, self.step_button, self.reset_button, self.show_test])
-        main = W.VBox([toolbar, W.HBox([self.epoch_label, self.metrics]), self.status, self.image,
+        picture = self._w(self.image if self.image is not None else self.views.fig.canvas, "boundary")
+        main = W.VBox([toolbar, W.HBox([self.epoch_label, self.metrics]), self.status, picture,
                        W.Accordion([W.VBox([self.export_button, self.download, self.code])], titles=["Export"]),
-                       W.Accordion([self.log], titles=["Log"])], layout=W.Layout(flex="1"))
-        app = W.HBox([controls, main])
+                       W.Accordion([self.log], titles=["Log"])], layout=W.Layout(flex="1 1 700px"))
+        app = W.HBox([controls, main], layout=W.Layout(flex_flow="row wrap"))   # narrow page: figure below
         app.add_class("pg-app")
         return app
 
@@ -220,10 +230,10 @@ class Playground:
         self._make_model()
         self.message = ""
         n_linear = len(self.sizes) - 1
-        if self.views is None or len(self.views.bars) != n_linear:
-            if self.views is not None:
-                self.views.fig.clear()
-            self.views = Views(n_linear)
+        if self.views is None:
+            self.views = Views(n_linear, self.canvas)
+        elif len(self.views.bars) != n_linear:
+            self.views.rebuild(n_linear)          # the same Figure (and canvas widget), new axes
         self.status.value = ""
         self.redraw()
 
@@ -394,7 +404,10 @@ class Playground:
             return
         self._last_draw = time.perf_counter()
         self.views.update(self)
-        self.image.value = self.views.png()
+        if self.image is not None:
+            self.image.value = self.views.png()
+        else:
+            self.views.draw()                     # ipympl: fig.canvas.draw() sends the frame
         self.redraws += 1
         h = self.history
         self.epoch_label.value = f"<span style='font-size:1.3em'><b>epoch {self.epoch}</b></span>&emsp;"

@@ -2,15 +2,22 @@
 
 Panels: the decision boundary (probability heatmap, 0.5 contour, train/test points, mistakes),
 loss and error curves, the gradient norm of every Linear layer, and what each unit of the
-first hidden layers responds to over the input square. The Figure is drawn with the Agg
-renderer into a PNG that an ``ipywidgets.Image`` shows: the same path in JupyterLab, Voilà
-and headless tests, no figure piles up in pyplot, and a frame replaces the last without flicker.
+first hidden layers responds to over the input square. One Figure for the app's lifetime
+(never in pyplot, so no figures pile up); a change of architecture rebuilds its axes in place.
+
+Two ways to show it, the same artists and the same ``draw()`` either way:
+  * ``canvas="ipympl"`` (the default where ipympl is installed, as ``%matplotlib widget`` does):
+    the Figure's canvas *is* the widget; ``fig.canvas.draw()`` renders with Agg and pushes the
+    changed pixels to the page; the toolbar zooms and pans.
+  * ``canvas="image"``: the Figure is rendered with Agg into a PNG that an ``ipywidgets.Image``
+    shows (a frame replaces the last without flicker): no front-end extension needed at all.
 """
 
 from __future__ import annotations
 
 import io
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -29,14 +36,33 @@ UNIT_LAYERS = 2     # ... for the first two hidden layers
 class Views:
     """Owns the Figure and its artists; ``update(app)`` refreshes them from the app's state."""
 
-    def __init__(self, n_linear: int, figsize: tuple[float, float] = (13.0, 6.4), dpi: int = 80):
-        self.fig = Figure(figsize=figsize, dpi=dpi, layout="constrained")
-        FigureCanvasAgg(self.fig)
-        top, bottom = self.fig.subfigures(2, 1, height_ratios=[2.0, 1.0])
-        left, right = top.subfigures(1, 2, width_ratios=[1.0, 1.35])
+    def __init__(self, n_linear: int, canvas: str = "image", figsize: tuple[float, float] = (8.6, 7.2),
+                 dpi: int = 80):
+        if canvas not in ("image", "ipympl"):
+            raise ValueError(f"Views: canvas must be 'image' or 'ipympl', got {canvas!r}")
+        self.canvas = canvas
+        self.fig = Figure(figsize=figsize, dpi=dpi)
+        if canvas == "ipympl":
+            from ipympl.backend_nbagg import FigureManager
+            with warnings.catch_warnings():        # ipympl 0.10's Toolbar trips a traitlets deprecation
+                warnings.simplefilter("ignore", DeprecationWarning)
+                FigureManager(_ipympl_canvas()(self.fig), 0)   # the canvas is a DOMWidget; + toolbar
+            c = self.fig.canvas
+            c.header_visible = c.footer_visible = c.resizable = False
+            c.toolbar_position = "right"
+        else:
+            FigureCanvasAgg(self.fig)
+        self.rebuild(n_linear)
+
+    def rebuild(self, n_linear: int) -> None:
+        """Axes and artists for a network of n_linear Linear layers, in the same Figure."""
+        self.fig.clear()
+        self.fig.set_layout_engine("constrained")
+        top, bottom = self.fig.subfigures(2, 1, height_ratios=[2.0, 1.25])
+        left, right = top.subfigures(1, 2, width_ratios=[1.0, 1.05])
         self.ax_boundary = left.subplots()
         self.ax_loss, self.ax_error = right.subplots(2, 1, sharex=True)
-        grad_fig, self.units_fig = bottom.subfigures(1, 2, width_ratios=[1.0, 2.4])
+        grad_fig, self.units_fig = bottom.subfigures(1, 2, width_ratios=[1.0, 2.0])
         self.ax_grad = grad_fig.subplots()
         self.unit_axes = self.units_fig.subplots(UNIT_LAYERS, UNITS, squeeze=False)
         self._setup(n_linear)
@@ -142,15 +168,46 @@ class Views:
         artist.set_offsets(x.numpy())
         artist.set_color([STYLE["class1"] if v else STYLE["class0"] for v in y.tolist()])
 
-    def png(self) -> bytes:
-        """Render with Agg and encode fast (zlib level 1): a frame costs tens of ms, not hundreds."""
-        canvas = self.fig.canvas
-        canvas.draw()
+    def draw(self) -> None:
+        """Render the Figure; with ipympl this also sends the new frame to the page."""
+        self.fig.canvas.draw()
         if self.fig.get_layout_engine() is not None:      # lay out once, then keep the positions
             self.fig.set_layout_engine("none")
+
+    def png(self) -> bytes:
+        """Render with Agg and encode fast (zlib level 1): a frame costs tens of ms, not hundreds."""
+        self.draw()
+        canvas = self.fig.canvas
         buffer = io.BytesIO()
         Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3]).save(buffer, format="png", compress_level=1)
         return buffer.getvalue()
+
+
+_CANVAS: Any = None
+
+
+def _ipympl_canvas() -> Any:
+    """ipympl's Canvas, fit to live inside a layout (ipympl issue #472).
+
+    Displayed on its own, a Canvas records its first frame (as a data URL) and its size while
+    IPython displays it; inside a VBox it never is, and the page then draws a frame that is not
+    there yet, fails, and leaves the canvas 0×0. So this one records both at every frame drawn
+    before the page has connected (and stores the data URL whole: ipympl 0.10 stores bare base64).
+    """
+    global _CANVAS
+    if _CANVAS is None:
+        from ipympl.backend_nbagg import Canvas
+
+        class AppCanvas(Canvas):
+            def send_binary(self, data: Any) -> None:
+                super().send_binary(data)
+                if self.syncing_data_url:
+                    if self._data_url and not self._data_url.startswith("data:"):
+                        self._data_url = "data:image/png;base64," + self._data_url
+                    dpi = self.figure.get_dpi()
+                    self._size = (self.figure.get_figwidth() * dpi, self.figure.get_figheight() * dpi)
+        _CANVAS = AppCanvas
+    return _CANVAS
 
 
 def _unit_grid() -> np.ndarray:

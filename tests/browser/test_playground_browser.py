@@ -18,8 +18,16 @@ def epoch(page):
     return int(re.search(r"epoch (\d+)", text).group(1))
 
 
+FRAME_JS = """() => { const el = document.querySelector('.pg-boundary');
+    if (!el) return null;
+    if (el.tagName === 'IMG') return el.src;                  // canvas="image": a PNG per frame
+    const c = el.querySelector('canvas');                     // ipympl: the figure's <canvas>
+    return c && c.width > 0 ? c.toDataURL() : null; }"""
+
+
 def frame(page):
-    return page.locator(".pg-boundary").evaluate("el => el.src")
+    """The decision-boundary picture as a data URL, whichever canvas the app uses."""
+    return page.evaluate(FRAME_JS)
 
 
 def lab_run_all(page, base, nb, shot):
@@ -54,8 +62,16 @@ def play_check_pause(page, shot, name):
     """Play: the epoch counter rises and the picture changes; lr slider moves; Pause: the counter stops."""
     app = page.locator(".pg-app").first
     expect(app).to_be_visible()
+    app.scroll_into_view_if_needed()
     expect(page.locator(".pg-epoch").first).to_contain_text("epoch 0")
-    page.wait_for_function("() => (document.querySelector('.pg-boundary') || {}).src")
+    try:
+        page.wait_for_function(FRAME_JS)
+    except PlaywrightTimeoutError:
+        shot(f"FAILED-no-frame-{name}")
+        html = page.evaluate("() => (document.querySelector('.pg-boundary') || {outerHTML: 'no .pg-boundary'})"
+                             ".outerHTML.slice(0, 600)")
+        pytest.fail(f"no decision-boundary frame appeared; the element: {html}")
+    page.wait_for_timeout(500)                                        # let the first frame land
     before = frame(page)
     shot(f"{name}-before", app)
 
@@ -63,7 +79,7 @@ def play_check_pause(page, shot, name):
     page.wait_for_function("() => /epoch ([1-9]\\d*)/.test(document.querySelector('.pg-epoch').innerText)")
     first = epoch(page)
     page.wait_for_function(f"() => +document.querySelector('.pg-epoch').innerText.match(/epoch (\\d+)/)[1] > {first}")
-    page.wait_for_function("old => document.querySelector('.pg-boundary').src !== old", arg=before)
+    page.wait_for_function(f"old => ({FRAME_JS})() !== old", arg=before)
 
     handle = page.locator(".pg-lr .noUi-handle").first                # learning rate: one step up, live
     handle.focus()

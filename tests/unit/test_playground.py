@@ -15,7 +15,8 @@ from minidl.playground import Playground
 
 @pytest.fixture
 def app():
-    return Playground()
+    """PNG frames in an ipywidgets.Image: each frame can be read back and compared."""
+    return Playground(canvas="image")
 
 
 def run(coro):
@@ -251,3 +252,32 @@ def test_two_playgrounds_do_not_pile_up_pyplot_figures():
     before = len(plt.get_fignums())
     Playground(), Playground()
     assert len(plt.get_fignums()) == before
+
+
+def test_the_default_canvas_is_ipympl_and_its_frames_change_as_it_trains():
+    """With ipympl the Figure's own canvas is the widget; fig.canvas.draw() renders every frame.
+
+    Without a front-end (as here) ipympl keeps the last frame as a PNG data URL: read it back.
+    """
+    from ipympl.backend_nbagg import Canvas
+
+    app = Playground()
+    assert app.canvas == "ipympl" and app.image is None
+    canvas = app.views.fig.canvas
+    assert isinstance(canvas, Canvas) and "pg-boundary" in canvas._dom_classes
+    assert canvas in app.widget.children[1].children              # shown in the app, once
+    n_axes = len(app.views.fig.axes)
+    first, redraws = canvas._data_url, app.redraws
+    prefix, png = first.split(",", 1)
+    assert prefix == "data:image/png;base64" and base64.b64decode(png)[:8] == b"\x89PNG\r\n\x1a\n"
+    for _ in range(5):
+        app.step_button.click()
+    assert app.redraws > redraws and canvas._data_url != first
+    app.layers.value = 1                                           # a new architecture: same canvas, new axes
+    assert app.views.fig.canvas is canvas and len(app.views.bars) == 2
+    assert len(app.views.fig.axes) == n_axes                      # rebuilt, not piled up
+
+
+def test_an_unknown_canvas_is_refused():
+    with pytest.raises(ValueError, match="canvas must be 'auto', 'ipympl' or 'image', got 'svg'"):
+        Playground(canvas="svg")
