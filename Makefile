@@ -12,9 +12,12 @@ PYTEST := $(BIN)/python -m pytest
 
 # The venv is rebuilt only when the dependency files change. torch is pinned to the CPU
 # build in constraints.txt (a bare `torch` would pull a multi-GB CUDA build).
-$(STAMP): pyproject.toml constraints.txt
+# etc/jupyterlab-overrides.json: no "Jupyter news?" prompt or update check in a teaching setting.
+$(STAMP): pyproject.toml constraints.txt etc/jupyterlab-overrides.json
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e ".[notebooks,test]"
+	mkdir -p $(VENV)/share/jupyter/lab/settings
+	cp etc/jupyterlab-overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	touch $(STAMP)
 
 setup: $(STAMP)
