@@ -6,6 +6,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# JupyterLab refuses to run as root unless told; containers often run as root.
+ROOT_OK := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 PYTEST := $(BIN)/python -m pytest
 
 .PHONY: setup lab playground test test-unit test-notebooks test-browser bench lint browser clean
@@ -23,7 +25,7 @@ $(STAMP): pyproject.toml constraints.txt etc/jupyterlab-overrides.json
 setup: $(STAMP)
 
 lab: setup
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(ROOT_OK) notebooks/
 
 playground: setup
 	$(BIN)/voila notebooks/10_playground.ipynb
