@@ -28,7 +28,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .data import batch_order
+from .data import _rng, batch_order
 from .history import History
 from .losses import Loss
 from .metrics import _measure, _output_width, _pair, _targets, accuracy, evaluate, predict
@@ -192,13 +192,7 @@ def _positive_int(value: Any, name: str, where: str) -> None:
         raise ValueError(f"{where}: {name} must be a positive int, got {value!r}")
 
 
-def _generator(generator: Any, where: str) -> torch.Generator | None:
-    if generator is None or isinstance(generator, torch.Generator):
-        return generator
-    if isinstance(generator, int) and not isinstance(generator, bool):
-        return torch.Generator().manual_seed(generator)
-    raise TypeError(f"{where}: generator must be a torch.Generator, an int seed or None, "
-                    f"got {type(generator).__name__}")
+_generator = _rng          # a torch.Generator, an int seed or None -> a Generator or None
 
 
 def _lr(optimizer: Any) -> float:

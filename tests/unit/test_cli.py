@@ -19,15 +19,6 @@ EPOCH = re.compile(r"epoch +\d+  loss \d+\.\d{4}  train error +\d+\.\d\d%  test 
 SMALL = ["--n-train", "200", "--n-test", "200"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one intra-op thread is as fast, and never stalls in spin-waits on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def run(capsys, *argv):
     code = main(list(argv))
     out, err = capsys.readouterr()

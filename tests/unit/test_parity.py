@@ -23,15 +23,6 @@ OPTIMIZERS = {
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one intra-op thread is as fast, and never stalls in spin-waits on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def experiment(loss, optimizer, *, seed=0, n_train=1000, n_test=1000, activation="relu"):
     """The course setup in float64: data, model, criterion, optimizer and the twin of all three."""
     g = torch.Generator().manual_seed(seed)

@@ -19,15 +19,6 @@ from minidl.optim import SGD, Adam
 from minidl.train import StopTraining, accuracy, build_mlp, evaluate, fit, log_line, predict
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one intra-op thread is as fast, and never stalls in spin-waits on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def course_data(seed=0, n=1000, standardized=True, dtype=torch.float32):
     g = torch.Generator().manual_seed(seed)
     x, y = disk(n, generator=g, dtype=dtype)
