@@ -1,5 +1,7 @@
-"""pyproject.toml, constraints.txt and environment.yml agree; the README's commands exist."""
+"""pyproject.toml, constraints.txt and environment.yml agree; the README's commands exist; its example runs."""
 
+import contextlib
+import io
 import pathlib
 import re
 
@@ -54,3 +56,13 @@ def test_readme_quick_start_commands_are_make_targets():
         assert f"make {target}" in readme
         assert re.search(rf"^{target}:", makefile, re.M), target
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_readme_five_line_example_prints_what_the_readme_says():
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## Five lines of Python", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    promised = re.search(r"print\(history\)\s+# (History\(.*\))", block).group(1)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(block, "README.md", "exec"), {})
+    assert out.getvalue().strip() == promised
