@@ -2,7 +2,9 @@
 rate, presses Pause — in headless Chromium. Screenshots go to tests/artifacts/."""
 
 import json
+import pathlib
 import re
+import time
 import urllib.request
 
 import pytest
@@ -10,6 +12,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 expect.set_options(timeout=60_000)
+ARTIFACTS = pathlib.Path(__file__).resolve().parents[1] / "artifacts"
 TOKEN = "minidl-test-token"          # the servers' token (tests/browser/conftest.py)
 
 
@@ -58,6 +61,16 @@ def shutdown_kernels(base):
                 f"{base}/api/sessions/{s['id']}?token={TOKEN}", method="DELETE")).close()
 
 
+def report_rate(page, name, seconds=3.0):
+    """Epochs per second as the page shows them, while training: written to tests/artifacts/, never asserted."""
+    start, first = time.monotonic(), epoch(page)
+    page.wait_for_timeout(seconds * 1000)
+    rate = (epoch(page) - first) / (time.monotonic() - start)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with open(ARTIFACTS / "browser-epochs-per-second.txt", "a") as f:
+        f.write(f"{name}: {rate:.1f} epochs/s shown in the page (kernel and Chromium on the same machine)\n")
+
+
 def play_check_pause(page, shot, name):
     """Play: the epoch counter rises and the picture changes; lr slider moves; Pause: the counter stops."""
     app = page.locator(".pg-app").first
@@ -87,6 +100,7 @@ def play_check_pause(page, shot, name):
     expect(page.locator(".pg-lr .widget-readout").first).to_have_text("0.1259")
     rising = epoch(page)
     page.wait_for_function(f"() => +document.querySelector('.pg-epoch').innerText.match(/epoch (\\d+)/)[1] > {rising}")
+    report_rate(page, name)
 
     page.locator(".pg-play").first.click()                            # Pause
     expect(page.locator(".pg-play").first).to_have_text(re.compile("Play"))
