@@ -138,10 +138,10 @@ def fit_twin(torch_model: Any, torch_criterion: Any, torch_optimizer: Any, train
 
     import torch.nn as nn
 
-    from .data import batch_order
+    from .data import _rng, batch_order
     from .history import History
     from .metrics import _pair
-    from .train import _describe, _divergence, _generator, _lr, _positive_int
+    from .train import _describe, _divergence, _lr, _positive_int
 
     where = "fit_twin"
     if not isinstance(torch_model, nn.Module):
@@ -150,7 +150,7 @@ def fit_twin(torch_model: Any, torch_criterion: Any, torch_optimizer: Any, train
     for name, value in (("epochs", epochs), ("batch_size", batch_size)):
         _positive_int(value, name, where)
     x, y = _pair(train, f"{where} train")
-    g = _generator(generator, where)
+    g = _rng(generator, where)
     with torch.no_grad():
         torch_model.eval()
         width = torch_model(x[:1]).shape[1]

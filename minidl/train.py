@@ -83,7 +83,7 @@ def fit(model: Module, criterion: Loss, optimizer: Any, train: tuple[Tensor, Ten
             raise TypeError(f"{where}: every callback must be callable, got {type(cb).__name__}")
     x, y = _pair(train, f"{where} train")
     tx, ty = _pair(test, f"{where} test") if test is not None else (None, None)
-    g = _generator(generator, where)
+    g = _rng(generator, where)
 
     h = history if history is not None else History()
     say = log if log is not None else (lambda line: None)
@@ -190,9 +190,6 @@ def _divergence(epoch: int, losses: Tensor, last_loss: Tensor | None, lr: float)
 def _positive_int(value: Any, name: str, where: str) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{where}: {name} must be a positive int, got {value!r}")
-
-
-_generator = _rng          # a torch.Generator, an int seed or None -> a Generator or None
 
 
 def _lr(optimizer: Any) -> float:

@@ -46,6 +46,13 @@ def batches(x, t, epochs=3, batch_size=32):
     return [(x[i], t[i]) for _ in range(epochs) for i in md.data.batch_order(len(x), batch_size, True, g)]
 
 
+def step_both(ref, plan, steps):
+    """The same batches through the readable step and the fast one."""
+    for xb, tb in steps:
+        readable_step(*ref, xb, tb)
+        plan.step(xb, tb)
+
+
 def largest_difference(a, b, opt_a=None, opt_b=None):
     """The largest |difference| between two models' parameters, gradients and optimizer states."""
     pairs = [(p.data, q.data) for p, q in zip(a.parameters(), b.parameters(), strict=True)]
@@ -82,9 +89,7 @@ def test_float32_agrees_too():
     ref, model = make(dtype=torch.float32), make(dtype=torch.float32)
     plan = fast.compile(*model)
     x, t = data(dtype=torch.float32)
-    for xb, tb in batches(x, t):
-        readable_step(*ref, xb, tb)
-        plan.step(xb, tb)
+    step_both(ref, plan, batches(x, t))
     assert largest_difference(model[0], ref[0]) <= 1e-6
 
 
@@ -153,19 +158,13 @@ def test_a_restored_snapshot_is_adopted():
     plan = fast.compile(model, crit, opt)
     x, t = data()
     steps = batches(x, t)
-    for xb, tb in steps[:5]:
-        readable_step(*ref, xb, tb)
-        plan.step(xb, tb)
+    step_both(ref, plan, steps[:5])
     snapshot = [(m[0].state_dict(), m[2].state_dict()) for m in (ref, (model, crit, opt))]
-    for xb, tb in steps[5:10]:
-        readable_step(*ref, xb, tb)
-        plan.step(xb, tb)
+    step_both(ref, plan, steps[5:10])
     for (m_state, o_state), m in zip(snapshot, (ref, (model, crit, opt)), strict=True):
         m[0].load_state_dict(m_state)
         m[2].load_state_dict(o_state)
-    for xb, tb in steps[10:15]:
-        readable_step(*ref, xb, tb)
-        plan.step(xb, tb)
+    step_both(ref, plan, steps[10:15])
     assert largest_difference(model, ref[0], opt, ref[2]) <= 1e-12
 
 
@@ -268,9 +267,7 @@ def test_negative_control_a_fast_step_that_skips_relu_is_caught(monkeypatch):
     ref, (model, crit, opt) = make(), make()
     plan = fast.compile(model, crit, opt)
     x, t = data()
-    for xb, tb in batches(x, t, epochs=1):
-        readable_step(*ref, xb, tb)
-        plan.step(xb, tb)
+    step_both(ref, plan, batches(x, t, epochs=1))
     assert largest_difference(model, ref[0], opt, ref[2]) > 1e-6
 
 

@@ -11,6 +11,7 @@ import torch
 
 import minidl as md
 from minidl.playground import Playground
+from minidl.playground_views import Views
 
 
 @pytest.fixture
@@ -281,3 +282,5 @@ def test_the_default_canvas_is_ipympl_and_its_frames_change_as_it_trains():
 def test_an_unknown_canvas_is_refused():
     with pytest.raises(ValueError, match="canvas must be 'auto', 'ipympl' or 'image', got 'svg'"):
         Playground(canvas="svg")
+    with pytest.raises(ValueError, match="Views: canvas must be 'image' or 'ipympl', got 'svg'"):
+        Views(2, canvas="svg")
