@@ -14,10 +14,10 @@ import time
 
 import torch
 
-from minidl.data import disk, one_hot, standardize
-from minidl.losses import CrossEntropyLoss, MSELoss
-from minidl.optim import SGD, Adam
-from minidl.train import build_mlp, fit
+from minidl.training.data import disk, one_hot, standardize
+from minidl.framework.losses import CrossEntropyLoss, MSELoss
+from minidl.framework.optim import SGD, Adam
+from minidl.training.train import build_mlp, fit
 
 
 def measure(loss: str, optimizer: str, epochs: int, per_call: int) -> float:

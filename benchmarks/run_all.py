@@ -40,7 +40,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from steps import DEFAULT_VARIANTS, FRAMEWORKS, problem  # noqa: E402
 
-from minidl.data import batch_order  # noqa: E402
+from minidl.training.data import batch_order  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 DTYPES = {"float32": torch.float32, "float64": torch.float64}

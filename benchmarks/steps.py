@@ -21,8 +21,8 @@ from torch import Tensor
 
 import minidl as md
 from minidl import fast
-from minidl.data import disk, one_hot, standardize
-from minidl.reference import to_torch, torch_criterion, torch_optimizer
+from minidl.training.data import disk, one_hot, standardize
+from minidl.lab.reference import to_torch, torch_criterion, torch_optimizer
 
 # name: (layer sizes, training points, batch size, epochs, epochs with --quick)
 SIZES: dict[str, tuple[tuple[int, ...], int, int, int, int]] = {

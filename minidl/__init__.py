@@ -1,18 +1,31 @@
-"""minidl: a small deep-learning framework on PyTorch tensors, every backward written by hand."""
+"""minidl: a small deep-learning framework on PyTorch tensors, every backward written by hand.
+
+The package has floors, and imports only go down (tests/unit/test_layers_of_the_package.py checks it):
+
+    framework/   module, layers, activations, losses, optim, init, gradcheck, checks
+    training/    data, models (the builder from names), train (the step and fit), fast (the compiled
+                 step), metrics, history, serialization
+    tools/       viz, cli, exercises, show
+    playground/  app, views                lab/   reference (the torch twin), experiments, report, sweep
+
+Every public name is here, imported from its one home; the heavy parts (matplotlib, widgets,
+torch.nn) load on first use: ``md.viz``, ``md.playground``, ``md.reference`` ...
+"""
 
 import importlib
 from typing import Any
 
-from . import data, init
-from .activations import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
-from .gradcheck import GradcheckError, GradcheckReport, gradcheck
-from .history import History
-from .layers import Dropout, Linear
-from .losses import CrossEntropyLoss, Loss, MSELoss, NLLLoss
-from .module import Module, Parameter, Sequential
-from .optim import SGD, Adam, Optimizer
-from .serialization import load, save
-from .train import StopTraining, accuracy, build_mlp, evaluate, fit, predict
+from .framework import init
+from .framework.activations import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .framework.gradcheck import GradcheckError, GradcheckReport, gradcheck
+from .framework.layers import Dropout, Linear
+from .framework.losses import CrossEntropyLoss, Loss, MSELoss, NLLLoss
+from .framework.module import Module, Parameter, Sequential
+from .framework.optim import SGD, Adam, Optimizer
+from .training import data, fast
+from .training.history import History
+from .training.serialization import load, save
+from .training.train import StopTraining, accuracy, build_mlp, evaluate, fit, predict
 
 __version__ = "0.1.0"
 
@@ -20,17 +33,20 @@ __all__ = [
     "Module", "Parameter", "Sequential", "Linear", "Dropout",
     "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
     "Loss", "MSELoss", "NLLLoss", "CrossEntropyLoss",
-    "Optimizer", "SGD", "Adam", "init", "data",
+    "Optimizer", "SGD", "Adam", "init", "data", "fast",
     "fit", "evaluate", "predict", "accuracy", "build_mlp", "History", "StopTraining",
     "gradcheck", "GradcheckReport", "GradcheckError", "save", "load",
     "viz", "reference", "playground", "exercises",
 ]
 
-_LAZY = {"viz", "reference", "playground", "exercises", "show", "experiments"}   # matplotlib, widgets, torch.nn
+# md.<name> -> the module, imported on first use (matplotlib, widgets, torch.nn stay unloaded until then)
+_LAZY = {"viz": "minidl.tools.viz", "cli": "minidl.tools.cli", "exercises": "minidl.tools.exercises",
+         "show": "minidl.tools.show", "playground": "minidl.playground", "reference": "minidl.lab.reference",
+         "experiments": "minidl.lab.experiments", "report": "minidl.lab.report"}
 
 
 def __getattr__(name: str) -> Any:
     """``minidl.viz`` etc. are imported on first use, so ``import minidl`` stays light."""
     if name in _LAZY:
-        return importlib.import_module(f".{name}", __name__)
+        return importlib.import_module(_LAZY[name])
     raise AttributeError(f"module 'minidl' has no attribute {name!r}")

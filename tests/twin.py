@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from minidl.data import batch_order
+from minidl.training.data import batch_order
 
 
 def epoch_orders(n: int, batch_size: int, epochs: int, seed: int | torch.Generator,

@@ -1,0 +1,53 @@
+"""The argument checks every floor shares: one home for "where: expected ..., got ...".
+
+Each check raises with one line saying where, what was expected and what came, and returns the
+checked value, so callers write ``n = positive_int(n, "n", where)``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import Tensor
+
+
+def shape_text(t: Tensor | tuple[int, ...] | torch.Size) -> str:
+    """(100, 3) for a tensor or a shape, as error messages print it; (5,) for one dimension."""
+    shape = tuple(t.shape if isinstance(t, Tensor) else t)
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def int_at_least(value: Any, name: str, where: str, minimum: int = 1) -> int:
+    """``value`` if it is an int (not a bool) >= minimum, else ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{where}: {name} must be an int >= {minimum}, got {value!r}")
+    return value
+
+
+def positive_int(value: Any, name: str, where: str) -> int:
+    """``value`` if it is an int >= 1, else ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{where}: {name} must be a positive int, got {value!r}")
+    return value
+
+
+def finite_number(value: Any, name: str, where: str, low: float = -math.inf, high: float = math.inf) -> float:
+    """``value`` as a float if it is a finite number in [low, high]; ValueError if not, TypeError for a non-number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{where}: {name} must be a number, got {type(value).__name__}")
+    if not math.isfinite(value) or not low <= value <= high:
+        bounds = "" if (low, high) == (-math.inf, math.inf) else \
+            f" in [{low:g}, {high:g}]" if math.isfinite(high) else f" >= {low:g}"
+        raise ValueError(f"{where}: {name} must be a finite number{bounds}, got {value!r}")
+    return float(value)
+
+
+def as_generator(seed: torch.Generator | int | None, where: str) -> torch.Generator | None:
+    """A torch.Generator from a seed (int), a generator (kept), or None (torch's global one)."""
+    if seed is None or isinstance(seed, torch.Generator):
+        return seed
+    if isinstance(seed, int) and not isinstance(seed, bool):
+        return torch.Generator().manual_seed(seed)
+    raise TypeError(f"{where}: generator must be a torch.Generator, an int seed or None, got {type(seed).__name__}")

@@ -1,0 +1,279 @@
+"""Parameter, Module and Sequential: the protocol every layer follows.     Notebook 02, 04
+
+A Module computes ``forward(x)`` and, given dL/d(output), ``backward(grad_output)``
+returns dL/d(input) and *accumulates* dL/d(parameter) into each ``Parameter.grad``.
+There is no autograd graph: each module keeps what its backward needs on ``self``.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+import torch
+from torch import Tensor
+
+from .checks import shape_text
+
+
+class Parameter:
+    """A trainable tensor and the gradient accumulated for it.
+
+    ``data`` holds the values, ``grad`` a tensor of the same shape (zeros at first).
+    Backward passes add into ``grad`` (``+=``); ``zero_grad()`` resets it.
+    """
+
+    def __init__(self, data: Tensor):
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Parameter: expected a torch.Tensor, got {type(data).__name__}")
+        if not data.is_floating_point():
+            raise TypeError(f"Parameter: expected a floating-point tensor, got dtype {data.dtype}")
+        self.data = data
+        self.grad = torch.zeros_like(data)
+
+    @property
+    def shape(self) -> torch.Size:
+        return self.data.shape
+
+    def zero_grad(self) -> None:
+        self.grad.zero_()
+
+    def __repr__(self) -> str:
+        return f"Parameter(shape={tuple(self.data.shape)}, dtype={self.data.dtype})"
+
+
+class Module:
+    """Base class: ``forward``, ``backward``, parameters, train/eval, state_dict.
+
+    Subclasses assign ``Parameter`` and ``Module`` attributes in ``__init__``;
+    they are found in assignment order (Python dicts keep it), so no registration is needed.
+    """
+
+    training: bool = True
+
+    def __init__(self) -> None:
+        self.training = True
+
+    # -- the protocol ---------------------------------------------------------------
+    def forward(self, *inputs: Tensor) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} must implement forward()")
+
+    def backward(self, grad_output: Tensor) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} must implement backward()")
+
+    def __call__(self, *inputs: Tensor) -> Tensor:
+        return self.forward(*inputs)
+
+    # -- parameters -------------------------------------------------------------------
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        for name, value in vars(self).items():
+            if isinstance(value, Module):
+                yield name, value
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        for name, value in vars(self).items():
+            if isinstance(value, Parameter):
+                yield prefix + name, value
+        for name, child in self.named_children():
+            yield from child.named_parameters(prefix + name + ".")
+
+    def parameters(self) -> list[Parameter]:
+        """Every Parameter of this module and its children, in order."""
+        return [p for _, p in self.named_parameters()]
+
+    def param(self) -> list[tuple[Tensor, Tensor]]:
+        """The EE-559 course API: ``[(value, gradient), ...]``; ``[]`` if there are no parameters.
+
+        The pairs alias the live tensors: an optimizer may update them in place.
+        """
+        return [(p.data, p.grad) for p in self.parameters()]
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.zero_grad()
+
+    def modules(self) -> Iterator[Module]:
+        yield self
+        for _, child in self.named_children():
+            yield from child.modules()
+
+    # -- modes ------------------------------------------------------------------------
+    def train(self, mode: bool = True) -> Module:
+        for m in self.modules():
+            m.training = mode
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
+
+    # -- state --------------------------------------------------------------------------
+    def state_dict(self) -> OrderedDict[str, Tensor]:
+        """Copies of every parameter's values, by dotted name (``"0.weight"``).
+
+        Unlike torch, the tensors are copies, so a saved "best" state does not change
+        when training goes on.
+        """
+        return OrderedDict((name, p.data.clone()) for name, p in self.named_parameters())
+
+    def load_state_dict(self, state: dict[str, Tensor]) -> None:
+        """Copy values in. Every key is checked first; on any error nothing is changed."""
+        where = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state, dict):
+            raise TypeError(f"{where}: expected a dict of tensors, got {type(state).__name__}")
+        own = OrderedDict(self.named_parameters())
+        missing = [k for k in own if k not in state]
+        unexpected = [k for k in state if k not in own]
+        if missing:
+            raise ValueError(f"{where}: missing key {missing[0]!r} (expected keys: {list(own)})")
+        if unexpected:
+            raise ValueError(f"{where}: unexpected key {unexpected[0]!r} (expected keys: {list(own)})")
+        for name, p in own.items():
+            value = state[name]
+            if not isinstance(value, Tensor):
+                raise TypeError(f"{where}: key {name!r}: expected a tensor, got {type(value).__name__}")
+            if value.shape != p.data.shape:
+                raise ValueError(f"{where}: key {name!r}: expected shape {shape_text(p.data)}, "
+                                 f"got {shape_text(value)}")
+        for name, p in own.items():
+            p.data.copy_(state[name])
+
+    def to(self, target: torch.dtype | torch.device | str) -> Module:
+        """Move every parameter (and its gradient) to a dtype or a device, in place."""
+        if isinstance(target, torch.dtype) and not target.is_floating_point:
+            raise TypeError(f"{type(self).__name__}.to: expected a floating dtype, got {target}")
+        for p in self.parameters():
+            p.data = p.data.to(target)
+            p.grad = p.grad.to(target)
+        return self
+
+    def double(self) -> Module:
+        return self.to(torch.float64)
+
+    def float(self) -> Module:
+        return self.to(torch.float32)
+
+    # -- checks shared by the layers -----------------------------------------------------
+    def _name(self) -> str:
+        """How error messages name this module, e.g. ``Linear(2, 25)``."""
+        return type(self).__name__
+
+    def _check_input(self, x: Tensor, features: int | None = None) -> None:
+        """Raise a clear error unless x is a floating tensor (N, features) like the parameters."""
+        where = f"{self._name()} input"
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{where}: expected a torch.Tensor, got {type(x).__name__}")
+        if features is not None and (x.dim() != 2 or x.shape[1] != features):
+            raise ValueError(f"{where}: expected shape (N, {features}), got {shape_text(x)}")
+        if not x.is_floating_point():
+            raise TypeError(f"{where}: expected a floating-point tensor, got dtype {x.dtype} "
+                            f"(use x.float() or x.double())")
+        for p in self.parameters():
+            if x.dtype != p.data.dtype:
+                raise TypeError(f"{where}: expected dtype {p.data.dtype} (the parameters' dtype), "
+                                f"got {x.dtype}; convert the input or call model.to({x.dtype})")
+            if x.device != p.data.device:
+                raise ValueError(f"{where}: expected device {p.data.device} (the parameters' device), "
+                                 f"got {x.device}")
+            break
+
+    def _saved(self, name: str) -> Tensor:
+        """A tensor cached by forward, or a clear error if forward has not run yet."""
+        value = self.__dict__.get(name)
+        if value is None:
+            raise RuntimeError(f"{type(self).__name__}.backward() called before forward()")
+        return value
+
+    def _check_grad(self, grad_output: Tensor, shape: tuple[int, ...]) -> None:
+        """grad_output must have the shape of the last output."""
+        if not isinstance(grad_output, Tensor):
+            raise TypeError(f"{self._name()}.backward(): expected a torch.Tensor, "
+                            f"got {type(grad_output).__name__}")
+        if grad_output.shape != shape:
+            raise ValueError(f"{self._name()}.backward(): grad_output shape {shape_text(grad_output)} "
+                             f"differs from the last output's shape {shape_text(shape)}")
+
+    # -- printing ---------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        children = list(self.named_children())
+        if not children:
+            return f"{type(self).__name__}({self.extra_repr()})"
+        lines = [f"{type(self).__name__}("]
+        for name, child in children:
+            body = repr(child).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {body}")
+        lines.append(")")
+        return "\n".join(lines)
+
+
+class Sequential(Module):
+    """Composition  f = f_k ∘ … ∘ f_1.                                   Notebook 04
+
+    Forward:  x_0 = x,  x_i = f_i(x_{i-1})
+    Backward: the chain rule in reverse,  g_{i-1} = f_i.backward(g_i),  returns g_0 = dL/dx
+    """
+
+    def __init__(self, *modules: Module):
+        super().__init__()
+        self._modules: list[Module] = []
+        for m in modules:
+            self.append(m)
+
+    def append(self, module: Module) -> Sequential:
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential: expected a minidl Module at position {len(self._modules)}, "
+                            f"got {type(module).__name__}")
+        self._modules.append(module)
+        return self
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        for i, m in enumerate(self._modules):
+            yield str(i), m
+
+    def forward(self, x: Tensor) -> Tensor:
+        for m in self._modules:
+            x = m(x)
+        return x
+
+    def backward(self, grad_output: Tensor) -> Tensor:
+        for m in reversed(self._modules):
+            grad_output = m.backward(grad_output)
+        return grad_output
+
+    def __getitem__(self, index: int | slice) -> Module:
+        if isinstance(index, slice):
+            return Sequential(*self._modules[index])
+        return self._modules[index]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules)
+
+    def extend(self, modules: Iterable[Module]) -> Sequential:
+        for m in modules:
+            self.append(m)
+        return self
+
+
+@contextmanager
+def evaluating(model: Module) -> Iterator[Module]:
+    """``with evaluating(model):`` eval mode inside the block; every module's own mode restored after.
+
+    Restores each module's flag, not one flag for all: a model with one sub-module left in eval
+    mode on purpose comes back exactly as it was. Anything with ``modules()`` and ``training`` works
+    (a learner's own Module too); an object without them is used as it is.
+    """
+    modules = list(model.modules()) if hasattr(model, "modules") else []
+    before = [(m, getattr(m, "training", None)) for m in modules]
+    for m, _ in before:
+        m.training = False
+    try:
+        yield model
+    finally:
+        for m, mode in before:
+            m.training = mode

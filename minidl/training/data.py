@@ -1,0 +1,298 @@
+"""2-D data sets, train/test split, standardize, one_hot, mini-batches, CSV.   Notebooks 01, 10
+
+Every data set returns ``x`` (n, 2) floating, inside the unit square [0, 1]², and ``y`` (n,) int64.
+``noise`` means:  disk: the fraction of labels flipped (exactly round(noise·n) of them);
+every other set: the std of Gaussian jitter added to the inputs (in unit-square units) after the
+labels are drawn, then clipped to [0, 1]², so noise blurs the boundary but never changes a label.
+``generator`` is a torch.Generator, an int seed, or None (torch's global RNG).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Callable, Iterator
+from os import PathLike
+
+import torch
+from torch import Tensor
+
+from ..framework.checks import as_generator, int_at_least, shape_text
+
+Dataset = tuple[Tensor, Tensor]
+Seed = torch.Generator | int | None      # a generator, an int seed, or None: the global RNG
+RADIUS = 1.0 / math.sqrt(2.0 * math.pi)   # the disk of this radius covers half of [0, 1]²
+
+
+def _start(where: str, n: int, noise: float, generator: Seed, dtype: torch.dtype,
+           max_noise: float = math.inf) -> torch.Generator | None:
+    """Check the arguments every data set takes; return the generator to draw from."""
+    int_at_least(n, "n", where, minimum=2)
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)) \
+            or not (0 <= noise <= max_noise and math.isfinite(noise)):
+        what = "a finite number >= 0" if max_noise == math.inf else f"a number in [0, {max_noise:g}]"
+        raise ValueError(f"{where}: noise must be {what}, got {noise!r}")
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"{where}: dtype must be a floating torch.dtype, got {dtype!r}")
+    return as_generator(generator, where)
+
+
+def _balanced(n: int, g: torch.Generator | None) -> Tensor:
+    """n // 2 zeros and n - n // 2 ones, in random order."""
+    return (torch.randperm(n, generator=g) >= n // 2).long()
+
+
+def _finish(x: Tensor, y: Tensor, noise: float, g: torch.Generator | None, dtype: torch.dtype) -> Dataset:
+    """x + N(0, noise²) jitter, clipped to the unit square."""
+    if noise > 0:
+        x = x + noise * torch.randn(x.shape, generator=g, dtype=x.dtype)
+    return x.clamp(0.0, 1.0).to(dtype), y
+
+
+def disk(n: int = 1000, *, noise: float = 0.0, generator: Seed = None,
+         dtype: torch.dtype = torch.float32) -> Dataset:
+    """y = 1 if ‖x - (½, ½)‖ < 1/√(2π) else 0,  x ~ U([0, 1]²): the EE-559 problem.   Notebook 01
+
+    The radius makes the disk half of the square, so the classes are balanced on average.
+    noise: the fraction of labels flipped, exactly round(noise·n) random points.
+    """
+    g = _start("disk", n, noise, generator, dtype, max_noise=1.0)
+    x = torch.rand(n, 2, generator=g, dtype=dtype)
+    y = ((x - 0.5).pow(2).sum(dim=1) < RADIUS ** 2).long()         # ‖x - c‖² < r²
+    flip = torch.randperm(n, generator=g)[:round(noise * n)]
+    y[flip] = 1 - y[flip]
+    return x, y
+
+
+def xor(n: int = 1000, *, noise: float = 0.0, generator: Seed = None,
+        dtype: torch.dtype = torch.float32) -> Dataset:
+    """y = [x₁ ≥ ½] xor [x₂ ≥ ½]: uniform in the quadrants, n//2 points of class 0."""
+    g = _start("xor", n, noise, generator, dtype)
+    y = _balanced(n, g)
+    a = torch.randint(0, 2, (n,), generator=g)                     # the quadrant of x₁
+    corner = torch.stack([a, a ^ y], dim=1).double()                # (n, 2) of 0 / 1
+    x = 0.5 * (corner + torch.rand(n, 2, generator=g, dtype=torch.float64))
+    return _finish(x, y, noise, g, dtype)
+
+
+def gaussians(n: int = 1000, *, noise: float = 0.0, generator: Seed = None,
+              dtype: torch.dtype = torch.float32) -> Dataset:
+    """x ~ N(μ_y, 0.1²·I), μ₀ = (0.3, 0.3), μ₁ = (0.7, 0.7); jitter widens the blobs."""
+    g = _start("gaussians", n, noise, generator, dtype)
+    y = _balanced(n, g)
+    centre = 0.3 + 0.4 * y.double().unsqueeze(1).expand(n, 2)
+    x = centre + 0.1 * torch.randn(n, 2, generator=g, dtype=torch.float64)
+    return _finish(x, y, noise, g, dtype)
+
+
+def _polar(r: Tensor, theta: Tensor) -> Tensor:
+    """(½, ½) + r (cos θ, sin θ), shape (n, 2)."""
+    return 0.5 + r.unsqueeze(1) * torch.stack([theta.cos(), theta.sin()], dim=1)
+
+
+def spiral(n: int = 1000, *, noise: float = 0.0, generator: Seed = None,
+           dtype: torch.dtype = torch.float32) -> Dataset:
+    """r = 0.45 t,  θ = 3.5π t + π y,  t ~ U(0, 1): two interleaved spirals, 1¾ turns each."""
+    g = _start("spiral", n, noise, generator, dtype)
+    y = _balanced(n, g)
+    t = torch.rand(n, generator=g, dtype=torch.float64)
+    x = _polar(0.45 * t, 3.5 * math.pi * t + math.pi * y)
+    return _finish(x, y, noise, g, dtype)
+
+
+def circles(n: int = 1000, *, noise: float = 0.0, generator: Seed = None,
+            dtype: torch.dtype = torch.float32) -> Dataset:
+    """Class 1: the disk r < 0.2;  class 0: the ring 0.3 < r < 0.45; uniform in area, centre (½, ½)."""
+    g = _start("circles", n, noise, generator, dtype)
+    y = _balanced(n, g)
+    u = torch.rand(n, generator=g, dtype=torch.float64)
+    r = torch.where(y == 1, 0.2 * u.sqrt(), (0.3 ** 2 + u * (0.45 ** 2 - 0.3 ** 2)).sqrt())
+    theta = 2 * math.pi * torch.rand(n, generator=g, dtype=torch.float64)
+    return _finish(_polar(r, theta), y, noise, g, dtype)
+
+
+def moons(n: int = 1000, *, noise: float = 0.0, generator: Seed = None,
+          dtype: torch.dtype = torch.float32) -> Dataset:
+    """Class 0: (cos t, sin t), class 1: (1 - cos t, ½ - sin t), t ~ U(0, π); scaled by 0.3 into [0, 1]²."""
+    g = _start("moons", n, noise, generator, dtype)
+    y = _balanced(n, g)
+    t = math.pi * torch.rand(n, generator=g, dtype=torch.float64)
+    yf = y.double()
+    u = torch.stack([yf + (1 - 2 * yf) * t.cos(), 0.5 * yf + (1 - 2 * yf) * t.sin()], dim=1)
+    x = 0.5 + 0.3 * (u - torch.tensor([0.5, 0.25], dtype=torch.float64))   # [-1, 2]×[-½, 1] -> inside
+    return _finish(x, y, noise, g, dtype)
+
+
+DATASETS: dict[str, Callable[..., Dataset]] = {
+    "disk": disk, "xor": xor, "gaussians": gaussians, "spiral": spiral, "circles": circles, "moons": moons,
+}
+
+
+def make_dataset(name: str, n: int = 1000, *, noise: float = 0.0, generator: Seed = None,
+                 dtype: torch.dtype = torch.float32) -> Dataset:
+    """DATASETS[name](n, noise=noise, generator=generator, dtype=dtype)."""
+    if name not in DATASETS:
+        raise ValueError(f"make_dataset: unknown data set {name!r}; valid names: {', '.join(DATASETS)}")
+    return DATASETS[name](n, noise=noise, generator=generator, dtype=dtype)
+
+
+def _check_xy(x: Tensor, y: Tensor, where: str) -> int:
+    for name, t in (("x", x), ("y", y)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{where}: {name} must be a torch.Tensor, got {type(t).__name__}")
+        if t.dim() == 0:
+            raise ValueError(f"{where}: {name} must have a first (sample) dimension, got a 0-d tensor")
+    if len(x) != len(y):
+        raise ValueError(f"{where}: x and y must have the same length, got x {shape_text(x)} and y {shape_text(y)}")
+    return len(x)
+
+
+def train_test_split(x: Tensor, y: Tensor, test_fraction: float = 0.5, *,
+                     generator: Seed = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """A random permutation p; test = p[:round(f·n)], train = the rest."""
+    n = _check_xy(x, y, "train_test_split")
+    if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) \
+            or not 0 < test_fraction < 1:
+        raise ValueError(f"train_test_split: test_fraction must be in (0, 1), got {test_fraction!r}")
+    n_test = round(test_fraction * n)
+    if not 0 < n_test < n:
+        raise ValueError(f"train_test_split: test_fraction={test_fraction} of {n} samples leaves "
+                         f"{n_test} test and {n - n_test} train samples; both need at least one")
+    p = torch.randperm(n, generator=as_generator(generator, "train_test_split"))
+    return x[p[n_test:]], y[p[n_test:]], x[p[:n_test]], y[p[:n_test]]
+
+
+def standardize(x_train: Tensor,
+                x_test: Tensor | None = None) -> tuple[Tensor, Tensor | None, Tensor, Tensor]:
+    """x̂ = (x - μ) / σ with μ, σ per column of the *training* set (σ = 1 where σ = 0)."""
+    if not isinstance(x_train, Tensor) or not x_train.is_floating_point():
+        got = x_train.dtype if isinstance(x_train, Tensor) else type(x_train).__name__
+        raise TypeError(f"standardize: x_train must be a floating-point tensor, got {got}")
+    if x_train.dim() != 2:
+        raise ValueError(f"standardize: x_train must have shape (N, D), got {shape_text(x_train)}")
+    if len(x_train) < 2:
+        raise ValueError(f"standardize: x_train needs at least 2 rows for a std, got {shape_text(x_train)}")
+    if x_test is not None and (not isinstance(x_test, Tensor) or x_test.dim() != 2
+                               or x_test.shape[1] != x_train.shape[1]):
+        got = shape_text(x_test) if isinstance(x_test, Tensor) else type(x_test).__name__
+        raise ValueError(f"standardize: x_test must have shape (M, {x_train.shape[1]}) like x_train, "
+                         f"got {got}")
+    mean, std = x_train.mean(dim=0), x_train.std(dim=0)
+    std = torch.where(std > 0, std, torch.ones_like(std))
+    return (x_train - mean) / std, None if x_test is None else (x_test - mean) / std, mean, std
+
+
+def one_hot(y: Tensor, num_classes: int | None = None, *, dtype: torch.dtype = torch.float32,
+            on: float = 1.0, off: float = 0.0) -> Tensor:
+    """t[n, c] = on if y[n] = c else off, shape (N, C); off = -1 gives ±1 targets."""
+    if not isinstance(y, Tensor) or y.dim() != 1:
+        got = shape_text(y) if isinstance(y, Tensor) else type(y).__name__
+        raise TypeError(f"one_hot: y must be a 1-D tensor of class labels, got {got}")
+    if y.dtype.is_floating_point or y.dtype.is_complex or y.dtype == torch.bool:
+        raise TypeError(f"one_hot: y must have an integer dtype, got {y.dtype} (use y.long())")
+    if len(y) and y.min() < 0:
+        bad = int((y < 0).nonzero()[0])                          # the first negative label
+        raise ValueError(f"one_hot: labels must be >= 0, got y[{bad}] = {int(y[bad])}")
+    if num_classes is None:
+        if not len(y):
+            raise ValueError("one_hot: cannot infer num_classes from an empty y; pass num_classes")
+        num_classes = int(y.max()) + 1
+    int_at_least(num_classes, "num_classes", "one_hot")
+    if len(y) and y.max() >= num_classes:
+        bad = int((y >= num_classes).nonzero()[0])
+        raise ValueError(f"one_hot: labels must be < num_classes={num_classes}, got y[{bad}] = {int(y[bad])}")
+    t = torch.full((len(y), num_classes), off, dtype=dtype)
+    t[torch.arange(len(y)), y.long()] = on
+    return t
+
+
+def batch_order(n: int, batch_size: int, shuffle: bool = True,
+                generator: Seed = None) -> list[Tensor]:
+    """The index tensors of one epoch: a permutation of 0..n-1 (or 0..n-1 in order) cut every batch_size."""
+    int_at_least(n, "n", "batch_order", minimum=0)
+    int_at_least(batch_size, "batch_size", "batch_order")
+    order = torch.randperm(n, generator=as_generator(generator, "batch_order")) if shuffle else torch.arange(n)
+    return list(order.split(batch_size)) if n else []          # split() of an empty tensor gives [empty]
+
+
+def batches(x: Tensor, y: Tensor, batch_size: int, shuffle: bool = True,
+            generator: Seed = None) -> Iterator[tuple[Tensor, Tensor]]:
+    """(x[i], y[i]) for each index tensor i of batch_order(len(x), ...); the last batch may be smaller.
+
+    Pass a torch.Generator to get a new order every epoch (an int seed repeats the same order).
+    """
+    n = _check_xy(x, y, "batches")
+    int_at_least(batch_size, "batch_size", "batches")
+    return ((x[i], y[i]) for i in batch_order(n, batch_size, shuffle, generator))
+
+
+def parse_csv(text: str | bytes, source: str = "<upload>", *, dtype: torch.dtype = torch.float32) -> Dataset:
+    """CSV text -> (x (n, 2), y (n,) int64), from the columns x1, x2, label.
+
+    With a header, columns are found by name (any order, any case; others ignored). Without one
+    (the first row is all numbers) the file must have exactly 3 columns: x1, x2, label. Labels are
+    integers 0..K-1 (1.0 counts as 1), every class present, K >= 2. Blank lines are skipped.
+    Values are kept as given: rescale or standardize() them yourself.
+    """
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise ValueError(f"{source}: not UTF-8 text ({e})") from None
+    reader, rows = csv.reader(io.StringIO(text)), []
+    for row in reader:
+        if any(f.strip() for f in row):
+            rows.append((reader.line_num, row))               # line_num: the row's last line
+    if not rows:
+        raise ValueError(f"{source}: empty file; expected a header x1,x2,label and data rows")
+    first, names = rows[0][0], [f.strip().lower() for f in rows[0][1]]
+    if all(_number(f) is not None for f in names):
+        if len(names) != 3:
+            raise ValueError(f"{source}, line {first}: no header and {len(names)} columns; "
+                             f"expected a header x1,x2,label or exactly 3 numeric columns")
+        names = ["x1", "x2", "label"]
+    else:
+        rows = rows[1:]
+        for want in ("x1", "x2", "label"):
+            if want not in names:
+                raise ValueError(f"{source}, line {first}: missing column {want!r}; found columns {names}")
+    if not rows:
+        raise ValueError(f"{source}: no data rows after the header")
+    cols = [names.index(c) for c in ("x1", "x2", "label")]
+    values = []
+    for line, row in rows:
+        if len(row) != len(names):
+            raise ValueError(f"{source}, line {line}: expected {len(names)} fields, got {len(row)}: {row}")
+        v = [_number(row[c]) for c in cols]
+        for c, name, value in zip(cols, ("x1", "x2", "label"), v, strict=True):
+            if value is None:
+                raise ValueError(f"{source}, line {line}, column {name!r}: expected a finite number, "
+                                 f"got {row[c]!r}")
+        if not v[2].is_integer() or v[2] < 0:
+            raise ValueError(f"{source}, line {line}, column 'label': expected an integer class label "
+                             f">= 0, got {row[cols[2]]!r}")
+        values.append(v)
+    data = torch.tensor(values, dtype=torch.float64)
+    y = data[:, 2].long()
+    classes = y.unique().tolist()
+    if len(classes) < 2:
+        raise ValueError(f"{source}: every label is {classes[0]}; a classifier needs at least 2 classes")
+    if classes != list(range(len(classes))):
+        raise ValueError(f"{source}: labels must be 0..K-1 with every class present, found classes {classes}")
+    return data[:, :2].to(dtype), y
+
+
+def _number(field: str) -> float | None:
+    """float(field) if it is a finite number, else None."""
+    try:
+        value = float(field)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def load_csv(path: str | PathLike, *, dtype: torch.dtype = torch.float32) -> Dataset:
+    """parse_csv(the file's text, source=path); see parse_csv for the format."""
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        return parse_csv(f.read(), source=str(path), dtype=dtype)

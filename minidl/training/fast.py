@@ -1,0 +1,347 @@
+"""The fast path: a training step compiled into preallocated buffers.            Notebook 12
+
+The readable modules stay the reference; this file does their arithmetic, for one common case,
+faster. ``plan = compile(model, criterion, optimizer)`` returns a FastStep whose
+``loss = plan.step(xb, tb)`` has the effect of
+
+    out = model(xb);  loss = criterion(out, tb)
+    model.zero_grad();  model.backward(criterion.backward());  optimizer.step()
+
+with the same operations in the same order (so the same rounding), but
+  * every activation and gradient goes into buffers allocated once per batch size (``out=``);
+  * activations run in place, and their backward reuses the forward's output y, written over
+    once it is no longer needed: ReLU' = sign(y), tanh' = 1 - y², σ' = (1 - y) y;
+  * the first layer's dL/dx is skipped (nobody needs the gradient of the data);
+  * FlatUpdate updates all parameters with a few ops on flat tensors, not a few per parameter.
+
+Supported: a Sequential (nested ones flattened) of Linear layers, each followed by at most one
+ReLU, LeakyReLU, Tanh or Sigmoid; MSELoss, or CrossEntropyLoss with class indices (reduction
+"mean" or "sum"); SGD (all options) or Adam with one parameter group holding exactly the model's
+parameters. ``supports(model, criterion, optimizer)`` returns None or the reason compile() would
+refuse (a TypeError/ValueError naming, e.g., Dropout): train those with the readable step.
+
+The model stays the source of truth. compile() moves each parameter's ``data`` and ``grad``, and
+the optimizer's state, into one flat tensor each with ``Tensor.set_``: the same tensor objects,
+now views. So state_dict(), the optimizer's state_dict() and the readable step all see, and can
+continue from, what the fast step did; after a step ``p.grad`` holds its gradient. The
+hyperparameters are read at every step (``optimizer.lr = ...`` works); parameters or optimizer
+state replaced (model.to(), optimizer.load_state_dict(), a second compile) are adopted at the
+next step. Not updated: the modules' forward caches (Linear.x, ...) and criterion.grad.
+tests/unit/test_fast.py checks all this against the readable step.
+"""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import torch
+from torch import Tensor
+
+from ..framework.activations import ACTIVATIONS, LeakyReLU, ReLU, Sigmoid, Tanh
+from ..framework.layers import Linear
+from ..framework.losses import CrossEntropyLoss, Loss, MSELoss
+from ..framework.module import Module, Sequential
+from ..framework.optim import SGD, Adam, Optimizer
+
+ELEMENTWISE = tuple(ACTIVATIONS.values())
+
+
+def compile(model: Module, criterion: Loss, optimizer: Optimizer) -> FastStep:   # noqa: A001
+    """A FastStep for this model, criterion and optimizer (see the module docstring)."""
+    return FastStep(model, criterion, optimizer)
+
+
+def supports(model: Module, criterion: Loss, optimizer: Optimizer) -> str | None:
+    """None if compile() accepts these, else the reason it would refuse them."""
+    try:
+        _check(model, criterion, optimizer)
+    except (TypeError, ValueError) as e:
+        return str(e)
+    return None
+
+
+def _modules(model: Module) -> list[Module]:
+    """The model's modules in order, nested Sequentials flattened."""
+    if isinstance(model, Sequential):
+        return [m for child in model for m in _modules(child)]
+    return [model]
+
+
+def _check(model: Module, criterion: Loss, optimizer: Optimizer) -> list[tuple[Linear, Module | None]]:
+    """[(linear, activation or None), ...], or a TypeError/ValueError saying what is not supported."""
+    where = "fast.compile"
+    layers: list[list] = []
+    for i, m in enumerate(_modules(model)):
+        if type(m) is Linear:
+            layers.append([m, None])
+        elif type(m) in ELEMENTWISE and layers and layers[-1][1] is None:
+            layers[-1][1] = m
+        else:
+            raise TypeError(f"{where}: module {i} ({type(m).__name__}) is not supported; the fast path "
+                            f"takes Linear layers, each followed by at most one ReLU, LeakyReLU, Tanh or "
+                            f"Sigmoid (use the readable step for other models)")
+    if not layers:
+        raise TypeError(f"{where}: the model has no Linear layer")
+    if type(criterion) not in (MSELoss, CrossEntropyLoss):
+        raise TypeError(f"{where}: criterion {type(criterion).__name__} is not supported "
+                        f"(MSELoss or CrossEntropyLoss)")
+    if type(optimizer) not in (SGD, Adam):
+        raise TypeError(f"{where}: optimizer {type(optimizer).__name__} is not supported (SGD or Adam)")
+    if len(optimizer.param_groups) != 1:
+        raise ValueError(f"{where}: the optimizer must have one parameter group, "
+                         f"got {len(optimizer.param_groups)}")
+    params = [p for lin, _ in layers for p in (lin.weight, lin.bias) if p is not None]
+    if len({id(p) for p in params}) != len(params):
+        raise ValueError(f"{where}: a layer appears twice in the model (shared parameters are not supported)")
+    if [id(p) for p in optimizer.param_groups[0]["params"]] != [id(p) for p in params]:
+        raise ValueError(f"{where}: the optimizer must hold exactly the model's parameters, in order "
+                         f"(build it with model.parameters())")
+    return [(lin, act) for lin, act in layers]
+
+
+def _offsets(tensors: list[Tensor]) -> list[int]:
+    """Where each tensor starts in the flat one, then the total. Starts are 64-byte aligned, as
+    fresh tensors are: BLAS takes other paths, which round differently, for unaligned memory."""
+    align = max(1, 64 // tensors[0].element_size())
+    offsets = [0]
+    for t in tensors:
+        offsets.append(offsets[-1] + -(-t.numel() // align) * align)
+    return offsets
+
+
+def _gather(tensors: list[Tensor]) -> Tensor:
+    """One flat tensor with the values of ``tensors``, which become views of it (same objects)."""
+    offsets = _offsets(tensors)
+    flat = torch.zeros(offsets[-1], dtype=tensors[0].dtype, device=tensors[0].device)
+    for t, start in zip(tensors, offsets, strict=False):
+        view = flat[start:start + t.numel()].view(t.shape)
+        view.copy_(t)
+        t.set_(view)                          # t now lives inside flat; its values are unchanged
+    return flat
+
+
+_CONSTANTS: dict[tuple, Tensor] = {}
+
+
+def _const(value: float, like: Tensor) -> Tensor:
+    """value as a 0-d tensor of like's dtype, made once. torch wraps a Python number into a new
+    tensor at every call (about 1.5 µs); the result is the same, the number is used in that dtype."""
+    key = (value, like.dtype, like.device)
+    if key not in _CONSTANTS:
+        _CONSTANTS[key] = torch.tensor(value, dtype=like.dtype, device=like.device)
+    return _CONSTANTS[key]
+
+
+class FlatUpdate:
+    """optim.py's SGD or Adam step for all parameters at once: a few ops on flat tensors.
+
+    P, G: every parameter's data and grad, gathered (the Parameters' tensors are views of them);
+    state: the optimizer's buffers, gathered the same way ([b] for SGD, [m, v] for Adam), or
+    None until the first step creates them, as the readable optimizer does.
+    """
+
+    def __init__(self, optimizer: Optimizer):
+        self.optimizer, self.params = optimizer, list(optimizer.param_groups[0]["params"])
+        self.names = ("momentum_buffer",) if type(optimizer) is SGD else ("exp_avg", "exp_avg_sq")
+        self.adopt()
+
+    def adopt(self) -> None:
+        """Gather the parameters, gradients and optimizer state as they are now."""
+        first = self.params[0].data
+        if any(p.data.dtype != first.dtype or p.data.device != first.device for p in self.params):
+            raise TypeError("fast.compile: every parameter must have the same dtype and device")
+        self.P, self.G = _gather([p.data for p in self.params]), _gather([p.grad for p in self.params])
+        self.S: Tensor | None = None          # scratch, for weight decay, Nesterov and Adam only
+        states = [self.optimizer.state.get(p) for p in self.params]
+        if all(s is None for s in states):
+            self.state = None
+        elif all(s is not None and all(k in s for k in self.names) for s in states):
+            self.state, self.states = [_gather([s[k] for s in states]) for k in self.names], states
+        else:
+            raise RuntimeError("fast.compile: the optimizer has state for some parameters but not all")
+        self.seen = (self.P.data_ptr(), self.G.data_ptr(), self.optimizer.state)
+
+    def stale(self) -> bool:
+        """Were the parameters or the optimizer state replaced since adopt()?  (model.to(...),
+        optimizer.load_state_dict(...), another compile of the same model, a readable first step)"""
+        data_ptr, grad_ptr, state = self.seen
+        return self.params[0].data.data_ptr() != data_ptr or self.params[0].grad.data_ptr() != grad_ptr \
+            or self.optimizer.state is not state or (self.state is None and bool(state))
+
+    def _start_state(self) -> list[Tensor]:
+        """The state of a first step, flat, with the optimizer's state dicts holding views of it."""
+        adam = type(self.optimizer) is Adam
+        flats = [torch.zeros_like(self.P), torch.zeros_like(self.P)] if adam else [self.G.clone()]
+        self.states = []
+        for p, start in zip(self.params, _offsets([p.data for p in self.params]), strict=False):
+            views = {k: f[start:start + p.data.numel()].view(p.shape) for k, f in zip(self.names, flats, strict=True)}
+            self.states.append(self.optimizer.state.setdefault(p, {}))
+            self.states[-1].update(views, **({"step": 0} if adam else {}))
+        return flats
+
+    def prepare(self) -> None:
+        """Allocate what step() writes into: the scratch and, at the first step, the state.
+
+        Called outside inference mode: tensors made inside it could not be updated in place
+        later by the readable optimizer, which takes over the same state.
+        """
+        group = self.optimizer.param_groups[0]
+        if self.S is None and (group["weight_decay"] != 0 or type(self.optimizer) is Adam
+                               or group.get("nesterov")):
+            self.S = torch.empty_like(self.P)
+        self.first = self.state is None
+        if self.first and (type(self.optimizer) is Adam or group["momentum"] != 0):
+            self.state = self._start_state()
+
+    def step(self) -> None:
+        """The update; prepare() first."""
+        group, P, g, S, first = self.optimizer.param_groups[0], self.P, self.G, self.S, self.first
+        if group["weight_decay"] != 0:
+            g = torch.add(g, P, alpha=group["weight_decay"], out=S)      # g ← ∇θ + λθ
+        if type(self.optimizer) is SGD:
+            mu = group["momentum"]
+            if mu != 0:
+                b = self.state[0]
+                if first:
+                    b.copy_(g)                                           # b ← g at the first step
+                else:
+                    b.mul_(_const(mu, P)).add_(g, alpha=1.0 - group["dampening"])   # b ← μb + (1 − τ)g
+                g = torch.add(g, b, alpha=mu, out=S) if group["nesterov"] else b
+            P.add_(g, alpha=-group["lr"])                                # θ ← θ − lr·g
+            return
+        (b1, b2), (m, v) = group["betas"], self.state
+        t = self.states[0]["step"] + 1
+        for s in self.states:
+            s["step"] = t
+        m.lerp_(g, 1.0 - b1)                                             # m ← β₁m + (1 − β₁)g
+        v.mul_(_const(b2, P)).addcmul_(g, g, value=1.0 - b2)             # v ← β₂v + (1 − β₂)g²
+        denom = torch.sqrt(v, out=S).div_(math.sqrt(1.0 - b2 ** t)).add_(_const(group["eps"], P))
+        P.addcdiv_(m, denom, value=-group["lr"] / (1.0 - b1 ** t))       # θ ← θ − lr m̂ / (√v̂ + ε)
+
+
+class FastStep:
+    """forward + loss + backward of a Linear/activation MLP into preallocated buffers, then FlatUpdate."""
+
+    def __init__(self, model: Module, criterion: Loss, optimizer: Optimizer):
+        self.layers, self.criterion = _check(model, criterion, optimizer), criterion
+        self.update = FlatUpdate(optimizer)
+        self.in_features = self.layers[0][0].in_features
+        self._plans: dict[int, list[SimpleNamespace]] = {}
+        # Autograd is off already (set_grad_enabled(False) or not), but every op still passes
+        # through autograd's dispatch layer to find that out; inference mode skips that layer.
+        # Everything the step keeps is allocated before entering it (see FlatUpdate.prepare).
+        self._inference = torch.inference_mode()
+
+    def step(self, xb: Tensor, tb: Tensor) -> Tensor:
+        """One training step on the batch (xb, tb); returns the batch loss (a 0-d tensor)."""
+        if self.update.stale():
+            self.update.adopt()
+            self._plans.clear()               # their views of the parameters are out of date
+        dtype = self.update.P.dtype
+        if not isinstance(xb, Tensor) or xb.dim() != 2 or xb.shape[1] != self.in_features or xb.dtype != dtype:
+            got = f"{tuple(xb.shape)} {xb.dtype}" if isinstance(xb, Tensor) else type(xb).__name__
+            raise ValueError(f"FastStep.step: expected x of shape (N, {self.in_features}) and dtype {dtype}, "
+                             f"got {got}")
+        plan = self._plans.get(xb.shape[0]) or self._plan(xb.shape[0])
+        self.update.prepare()
+        with self._inference:                 # no autograd bookkeeping at all: ~10% faster here
+            out = self._forward(xb, plan)
+            loss = self._loss(out, tb, plan[-1])  # dL/dout goes into plan[-1].grad
+            self._backward(xb, plan)
+            self.update.step()
+        return loss
+
+    def _plan(self, n: int) -> list[SimpleNamespace]:
+        """For batch size n, one record per layer: its tensors, its buffers, views made once.
+
+        Layer i's output y (n, out) is dead once backward has multiplied its derivative in, just
+        before dL/dx (n, in) is computed: so one buffer of n·max(in, out) entries holds both.
+        """
+        if len(self._plans) >= 4:            # a few batch sizes (the full and the last); do not grow forever
+            self._plans.clear()
+        P = self.update.P
+        new = lambda *shape: torch.empty(*shape, dtype=P.dtype, device=P.device)
+        plan = []
+        for i, (lin, act) in enumerate(self.layers):
+            memory = new(n * max(lin.out_features, lin.in_features if i > 0 else 0))
+            plan.append(SimpleNamespace(
+                act=type(act), slope=getattr(act, "negative_slope", None),
+                W=lin.weight.data, WT=lin.weight.data.T, gW=lin.weight.grad,
+                b=None if lin.bias is None else lin.bias.data, gb=None if lin.bias is None else lin.bias.grad,
+                h=memory[:n * lin.out_features].view(n, lin.out_features),                  # y      (n, out)
+                g_in=memory[:n * lin.in_features].view(n, lin.in_features) if i > 0 else None,   # dL/dx
+                scratch=new(n, lin.out_features) if type(act) in (LeakyReLU, Sigmoid) else None))
+        for below, above in zip(plan, plan[1:] + [None], strict=True):
+            below.grad = above.g_in if above else new(n, self.layers[-1][0].out_features)   # dL/dy (n, out)
+            below.gradT = below.grad.T
+        plan[-1].exp, plan[-1].column, plan[-1].minus_one = new(*plan[-1].h.shape), new(n, 1), new(n, 1).fill_(-1)
+        plan[-1].grad_flat = plan[-1].grad.view(-1)
+        self._plans[n] = plan
+        return plan
+
+    def _forward(self, x: Tensor, plan: list[SimpleNamespace]) -> Tensor:
+        for L in plan:
+            if L.b is None:
+                torch.mm(x, L.WT, out=L.h)                              # x Wᵀ
+            else:
+                torch.addmm(L.b, x, L.WT, out=L.h)                      # b + x Wᵀ
+            if L.act is ReLU:
+                L.h.relu_()
+            elif L.act is Tanh:
+                L.h.tanh_()
+            elif L.act is Sigmoid:
+                L.h.sigmoid_()
+            elif L.act is LeakyReLU:                                    # the slope, kept for backward:
+                L.scratch.fill_(L.slope).masked_fill_(L.h > 0, 1.0)     # 1 where x > 0, else a
+                L.h.mul_(L.scratch)
+            x = L.h
+        return x
+
+    def _loss(self, out: Tensor, target: Tensor, L: SimpleNamespace) -> Tensor:
+        """The loss value; dL/dout into L.grad. The same ops as losses.py, so the same numbers."""
+        mean = self.criterion.reduction == "mean"
+        if type(self.criterion) is MSELoss:
+            if not isinstance(target, Tensor) or target.shape != out.shape:
+                raise ValueError(f"FastStep.step: MSELoss target: expected shape {tuple(out.shape)}, "
+                                 f"got {getattr(target, 'shape', type(target).__name__)}")
+            diff = torch.sub(out, target, out=L.grad)                   # ŷ - y
+            count = diff.numel() if mean else 1
+            flat = L.grad_flat                                          # diff as a vector (a view)
+            value = torch.dot(flat, flat) / _const(count, out)          # Σ (ŷ - y)² / M: 2 ops, not 3
+            diff.mul_(_const(2.0 / count, out))                         # (2/M)(ŷ - y)
+            return value
+        if not isinstance(target, Tensor) or target.shape != out.shape[:1] or target.dtype != torch.long:
+            raise ValueError(f"FastStep.step: CrossEntropyLoss target: expected class indices, shape "
+                             f"({out.shape[0]},) dtype torch.int64 (no probability targets here), "
+                             f"got {getattr(target, 'shape', type(target).__name__)}")
+        n = out.shape[0] if mean else 1
+        z = torch.sub(out, torch.amax(out, dim=1, keepdim=True, out=L.column), out=L.grad)   # x - max
+        log_sum = torch.sum(torch.exp(z, out=L.exp), dim=1, keepdim=True, out=L.column).log_()
+        log_p = z.sub_(log_sum)                                         # z - log Σ exp z
+        index = target.view(-1, 1)
+        try:
+            value = log_p.gather(1, index).sum() / _const(-n, out)     # -Σ log p[y] / n
+        except (RuntimeError, IndexError) as e:
+            raise ValueError(f"FastStep.step: CrossEntropyLoss target: class indices must be in "
+                             f"[0, {out.shape[1]})") from e
+        log_p.exp_().scatter_add_(1, index, L.minus_one)                # softmax(x) - onehot(y)
+        log_p.mul_(_const(1.0 / n, out))
+        return value
+
+    def _backward(self, x: Tensor, plan: list[SimpleNamespace]) -> None:
+        for i in reversed(range(len(plan))):
+            L, g, y = plan[i], plan[i].grad, plan[i].h   # y: not needed after this, so reused
+            if L.act is ReLU:
+                g.mul_(y.sign_())                                       # [x > 0] = sign(y), as y ≥ 0
+            elif L.act is Tanh:
+                g.mul_(y.mul_(y).neg_().add_(_const(1.0, y)))           # 1 - y²
+            elif L.act is Sigmoid:
+                g.mul_(torch.neg(y, out=L.scratch).add_(_const(1.0, y)).mul_(y))   # (1 - y) y
+            elif L.act is LeakyReLU:
+                g.mul_(L.scratch)                                       # the slope from forward
+            torch.mm(L.gradT, plan[i - 1].h if i > 0 else x, out=L.gW)  # dL/dW = gᵀ x   (out, in)
+            if L.gb is not None:
+                torch.sum(g, dim=0, out=L.gb)                           # dL/db = Σ_n g  (out,)
+            if i > 0:
+                torch.mm(g, L.W, out=L.g_in)                            # dL/dx = g W    (n, in)

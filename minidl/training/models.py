@@ -1,0 +1,161 @@
+"""build_mlp: the multilayer perceptrons of the course, by name.                Notebook 06
+
+build_mlp() is the course network 2-25-25-25-2 with ReLU; the CLI, the playground and the
+notebooks build their models with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from ..framework.activations import ACTIVATIONS, LogSoftmax, Softmax
+from ..framework.init import initialize
+from ..framework.layers import Dropout, Linear
+from ..framework.losses import CrossEntropyLoss, Loss, MSELoss
+from ..framework.module import Module, Sequential
+from ..framework.optim import SGD, Adam, Optimizer
+
+FINAL_ACTIVATIONS: dict[str, type[Module]] = {**ACTIVATIONS, "softmax": Softmax, "log_softmax": LogSoftmax}
+
+
+def build_mlp(sizes: Iterable[int] = (2, 25, 25, 25, 2),
+              activation: str | Sequence[str] | Callable[[], Module] = "relu",
+              dropout: float = 0.0, final_activation: str | Callable[[], Module] | None = None, *,
+              dtype: torch.dtype | None = None) -> Sequential:
+    """Linear(s₀, s₁), act, [Dropout], ..., Linear(s_{k-1}, s_k) [, final activation].
+
+    activation: "relu", "tanh", "sigmoid", "leaky_relu", a list of such names (one per hidden
+    layer), or a Module class / factory (called once per layer, since each layer needs its own
+    cache). The course network is the default: 2-25-25-25-2 with ReLU.
+    """
+    where = "build_mlp"
+    sizes = list(sizes) if isinstance(sizes, Iterable) else sizes
+    if not isinstance(sizes, list) or len(sizes) < 2 or any(
+            isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in sizes):
+        raise ValueError(f"{where}: sizes must be at least 2 positive ints like (2, 25, 2), got {sizes!r}")
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
+        raise ValueError(f"{where}: dropout must be in [0, 1), got {dropout!r}")
+    hidden = len(sizes) - 2
+    if isinstance(activation, (list, tuple)):
+        if len(activation) != hidden:
+            raise ValueError(f"{where}: expected {hidden} activation names for sizes {tuple(sizes)}, "
+                             f"got {len(activation)}: {tuple(activation)}")
+        makers = [_factory(a, ACTIVATIONS, "activation") for a in activation]
+    else:
+        makers = [_factory(activation, ACTIVATIONS, "activation")] * hidden
+    final = None if final_activation is None else _factory(final_activation, FINAL_ACTIVATIONS,
+                                                           "final_activation")
+    model = Sequential()
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        model.append(Linear(fan_in, fan_out, dtype=dtype))
+        if i < len(sizes) - 2:
+            model.append(makers[i]())
+            if dropout > 0:
+                model.append(Dropout(dropout))
+    if final is not None:
+        model.append(final())
+    return model
+
+
+def _factory(value: Any, table: dict[str, type[Module]], name: str) -> Callable[[], Module]:
+    where = "build_mlp"
+    if isinstance(value, str):
+        if value not in table:
+            raise ValueError(f"{where}: unknown {name} {value!r}; valid names: {', '.join(table)}")
+        return table[value]
+    if isinstance(value, Module):
+        raise TypeError(f"{where}: {name} must be a name or a Module class, not an instance "
+                        f"({type(value).__name__}()); each layer needs its own")
+    if not callable(value):
+        raise TypeError(f"{where}: {name} must be a name ({', '.join(table)}) or a Module class, "
+                        f"got {type(value).__name__}")
+
+    def make() -> Module:
+        m = value()
+        if not isinstance(m, Module):
+            raise TypeError(f"{where}: {name} factory must return a minidl Module, got {type(m).__name__}")
+        return m
+    return make
+
+
+# -- the one builder from names: the CLI, the playground, the experiments and exported code ---------
+LOSSES = ("mse", "ce")                 # MSE on one-hot targets; cross-entropy on class labels
+OPTIMIZERS = ("sgd", "adam")           # SGD with momentum / Nesterov; Adam, betas (0.9, 0.999)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What to train, by name: the network, its initialisation, the loss and the optimizer.
+
+    ``activation`` is one name for every hidden layer or one name per hidden layer
+    (``("relu", "relu", "tanh")``); ``init`` a minidl.init.SCHEMES name ("default": torch.nn.Linear's);
+    ``seed``, if not None, is passed to torch.manual_seed just before the weights are drawn.
+    """
+
+    sizes: tuple[int, ...] = (2, 25, 25, 25, 2)
+    activation: str | tuple[str, ...] = "relu"
+    dropout: float = 0.0
+    init: str = "default"
+    init_scale: float | None = None
+    loss: str = "mse"
+    optimizer: str = "sgd"
+    lr: float = 0.1
+    momentum: float = 0.0
+    nesterov: bool = False
+    dtype: torch.dtype | None = None
+    seed: int | None = None
+
+    @property
+    def activations(self) -> tuple[str, ...]:
+        """One activation name per hidden layer."""
+        hidden = len(self.sizes) - 2
+        return (self.activation,) * hidden if isinstance(self.activation, str) else tuple(self.activation)
+
+
+def build(recipe: Recipe) -> tuple[Sequential, Loss, Optimizer]:
+    """(model, criterion, optimizer) from a Recipe: the one place names become objects."""
+    where = "build"
+    if not isinstance(recipe, Recipe):
+        raise TypeError(f"{where}: expected a Recipe, got {type(recipe).__name__}")
+    acts = recipe.activations
+    if len(acts) != len(recipe.sizes) - 2:
+        raise ValueError(f"{where}: expected {len(recipe.sizes) - 2} hidden activations for sizes "
+                         f"{tuple(recipe.sizes)}, got {len(acts)}: {acts}")
+    if recipe.loss not in LOSSES:
+        raise ValueError(f"{where}: unknown loss {recipe.loss!r}; valid names: {', '.join(LOSSES)}")
+    if recipe.optimizer not in OPTIMIZERS:
+        raise ValueError(f"{where}: unknown optimizer {recipe.optimizer!r}; valid names: {', '.join(OPTIMIZERS)}")
+    if recipe.seed is not None:
+        torch.manual_seed(recipe.seed)
+    model = build_mlp(recipe.sizes, activation=acts, dropout=recipe.dropout, dtype=recipe.dtype)
+    if recipe.init != "default":
+        initialize(model, recipe.init, nonlinearity=acts[0] if acts else "linear", scale=recipe.init_scale)
+    criterion: Loss = MSELoss() if recipe.loss == "mse" else CrossEntropyLoss()
+    params = model.parameters()
+    optimizer: Optimizer = Adam(params, lr=recipe.lr) if recipe.optimizer == "adam" else \
+        SGD(params, lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov)
+    return model, criterion, optimizer
+
+
+def recipe_code(recipe: Recipe) -> str:
+    """The minidl lines that build the same model, criterion and optimizer (for exported code)."""
+    acts = recipe.activations
+    act = acts[0] if len(set(acts)) == 1 else acts
+    lines = [f"torch.manual_seed({recipe.seed})"] if recipe.seed is not None else []
+    dtype = f", dtype=torch.{str(recipe.dtype).removeprefix('torch.')}" if recipe.dtype is not None else ""
+    lines.append(f"model = md.build_mlp({tuple(recipe.sizes)}, activation={act!r}, "
+                 f"dropout={recipe.dropout}{dtype})")
+    if recipe.init != "default":
+        lines.append(f"md.init.initialize(model, {recipe.init!r}, nonlinearity={acts[0] if acts else 'linear'!r}, "
+                     f"scale={recipe.init_scale})")
+    lines.append(f"criterion = md.{'MSELoss' if recipe.loss == 'mse' else 'CrossEntropyLoss'}()")
+    if recipe.optimizer == "adam":
+        lines.append(f"optimizer = md.Adam(model.parameters(), lr={recipe.lr!r})")
+    else:
+        lines.append(f"optimizer = md.SGD(model.parameters(), lr={recipe.lr!r}, momentum={recipe.momentum!r}, "
+                     f"nesterov={recipe.nesterov})")
+    return "\n".join(lines) + "\n"

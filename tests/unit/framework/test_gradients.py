@@ -1,0 +1,213 @@
+"""Every backward against central finite differences AND torch.autograd, in float64.
+
+One case table lists every module and loss; one parametrized test checks each.
+A planted wrong backward must fail the same check (negative controls).
+"""
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import minidl as md
+from minidl.lab.reference import to_torch, torch_criterion
+
+F64 = torch.float64
+
+
+def mlp(act):
+    return md.Sequential(md.Linear(3, 5), act, md.Linear(5, 4), md.Tanh(), md.Linear(4, 2))
+
+
+# name -> (module factory, input features); the input is (N, features)
+MODULES = {
+    "Linear": (lambda: md.Linear(3, 4), 3),
+    "Linear(bias=False)": (lambda: md.Linear(3, 4, bias=False), 3),
+    "ReLU": (md.ReLU, 4),
+    "LeakyReLU": (lambda: md.LeakyReLU(0.2), 4),
+    "Tanh": (md.Tanh, 4),
+    "Sigmoid": (md.Sigmoid, 4),
+    "Softmax": (md.Softmax, 4),
+    "LogSoftmax": (md.LogSoftmax, 4),
+    "Softmax(dim=0)": (lambda: md.Softmax(dim=0), 4),
+    "Dropout(eval)": (lambda: md.Dropout(0.5).eval(), 4),
+    "Sequential(ReLU MLP)": (lambda: mlp(md.ReLU()), 3),
+    "Sequential(Sigmoid MLP)": (lambda: mlp(md.Sigmoid()), 3),
+    "Sequential(nested)": (lambda: md.Sequential(md.Sequential(md.Linear(3, 3), md.LeakyReLU()),
+                                                 md.Linear(3, 2), md.LogSoftmax()), 3),
+}
+
+# name -> (loss factory, target maker(prediction))
+LOSSES = {
+    "MSELoss": (md.MSELoss, lambda p: torch.randn_like(p)),
+    "MSELoss(sum)": (lambda: md.MSELoss(reduction="sum"), lambda p: torch.randn_like(p)),
+    "NLLLoss": (md.NLLLoss, lambda p: torch.randint(0, p.shape[1], (p.shape[0],))),
+    "NLLLoss(sum)": (lambda: md.NLLLoss(reduction="sum"), lambda p: torch.randint(0, p.shape[1], (p.shape[0],))),
+    "CrossEntropyLoss": (md.CrossEntropyLoss, lambda p: torch.randint(0, p.shape[1], (p.shape[0],))),
+    "CrossEntropyLoss(sum)": (lambda: md.CrossEntropyLoss(reduction="sum"),
+                              lambda p: torch.randint(0, p.shape[1], (p.shape[0],))),
+    "CrossEntropyLoss(probabilities)": (md.CrossEntropyLoss, lambda p: torch.softmax(torch.randn_like(p), 1)),
+}
+
+BATCH_SIZES = [1, 2, 7]
+
+
+def autograd_grads(module, x, upstream):
+    """The oracle: the torch.nn twin's gradients through autograd."""
+    twin = to_torch(module)
+    xt = x.clone().requires_grad_(True)
+    with torch.enable_grad():
+        out = twin(xt)
+        out.backward(upstream)
+    return xt.grad, {name: p.grad for name, p in twin.named_parameters()}
+
+
+@pytest.mark.parametrize("n", BATCH_SIZES)
+@pytest.mark.parametrize("name", list(MODULES))
+def test_module_backward(name, n):
+    factory, features = MODULES[name]
+    torch.manual_seed(n)
+    module = factory().to(F64)
+    x = torch.randn(n, features, dtype=F64)
+    report = md.gradcheck(module, x)                       # finite differences; raises on failure
+    assert report.ok and len(report.rows) == 1 + len(module.parameters())
+
+    upstream = torch.randn_like(module(x))
+    module.zero_grad()
+    grad_x = module.backward(upstream)
+    oracle_x, oracle_params = autograd_grads(module, x, upstream)
+    torch.testing.assert_close(grad_x, oracle_x, rtol=1e-12, atol=1e-12)
+    for pname, p in module.named_parameters():
+        torch.testing.assert_close(p.grad, oracle_params[pname], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("n", BATCH_SIZES)
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_loss_value_and_backward(name, n):
+    factory, make_target = LOSSES[name]
+    torch.manual_seed(n)
+    criterion = factory()
+    pred = torch.randn(n, 3, dtype=F64)
+    target = make_target(pred)
+    report = md.gradcheck(criterion, pred, target)
+    assert report.ok and report.rows[0].name == "prediction"
+
+    value = criterion(pred, target)
+    grad = criterion.backward()
+    predt = pred.clone().requires_grad_(True)
+    with torch.enable_grad():
+        expected = torch_criterion(criterion)(predt, target)
+        expected.backward()
+    assert value.dim() == 0
+    torch.testing.assert_close(value, expected.detach(), rtol=1e-14, atol=1e-14)
+    torch.testing.assert_close(grad, predt.grad, rtol=1e-12, atol=1e-13)
+
+
+def test_dropout_train_mode_backward_uses_the_forward_mask():
+    torch.manual_seed(0)
+    drop = md.Dropout(0.4)
+    x = torch.randn(200, 5, dtype=F64)
+    md.gradcheck(drop, x)                                  # same mask in every forward call
+    y = drop(x)
+    g = torch.randn_like(y)
+    dx = drop.backward(g)
+    mask = drop.mask
+    assert set(torch.unique(mask).tolist()) <= {0.0, 1 / 0.6}
+    torch.testing.assert_close(y, x * mask)
+    torch.testing.assert_close(dx, g * mask)
+    assert 0.3 < (mask == 0).double().mean() < 0.5        # ~p of the units dropped
+
+
+def test_dropout_is_identity_in_eval_mode():
+    drop = md.Dropout(0.9).eval()
+    x = torch.randn(10, 3)
+    assert drop(x) is x and drop.backward(x) is x
+
+
+# ---------------------------------------------------------------- negative controls
+class WrongTanh(md.Tanh):
+    def derivative(self, y):
+        return 1.0 - y                                    # planted bug: should be 1 - y²
+
+
+class WrongLinear(md.Linear):
+    def backward(self, grad_output):
+        x = self._saved("x")
+        self.weight.grad += grad_output.T @ x
+        self.bias.grad += grad_output.mean(dim=0)         # planted bug: mean instead of sum
+        return grad_output @ self.weight.data
+
+
+def test_gradcheck_catches_a_wrong_input_gradient():
+    with pytest.raises(md.GradcheckError) as err:
+        md.gradcheck(WrongTanh(), torch.randn(4, 3, dtype=F64))
+    assert err.value.report.rows[0].name == "input" and not err.value.report.rows[0].passed
+    assert "FAILED" in str(err.value)
+
+
+def test_gradcheck_catches_a_wrong_parameter_gradient_and_names_it():
+    torch.manual_seed(0)
+    report = md.gradcheck(WrongLinear(3, 2), torch.randn(5, 3, dtype=F64), raise_on_failure=False)
+    by_name = {r.name: r.passed for r in report.rows}
+    assert by_name == {"input": True, "weight": True, "bias": False}
+    assert "bias" in str(report) and "NO" in str(report)
+
+
+def test_autograd_oracle_catches_a_wrong_backward():
+    torch.manual_seed(0)
+    module = md.Sequential(md.Linear(3, 4), WrongTanh()).to(F64)
+    x = torch.randn(5, 3, dtype=F64)
+    upstream = torch.randn(5, 4, dtype=F64)
+    module(x)
+    grad_x = module.backward(upstream)
+    twin = torch.nn.Sequential(to_torch(module[0]), torch.nn.Tanh())
+    xt = x.clone().requires_grad_(True)
+    with torch.enable_grad():
+        twin(xt).backward(upstream)
+    assert not torch.allclose(grad_x, xt.grad)
+
+
+# ---------------------------------------------------------------- property tests
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(1, 16), hidden=st.integers(1, 12), out=st.integers(1, 5),
+       act=st.sampled_from([md.ReLU, md.Tanh, md.Sigmoid, md.LeakyReLU]))
+def test_mlp_backward_shapes_and_values_match_autograd(n, hidden, out, act):
+    torch.manual_seed(n * 100 + hidden)
+    model = md.Sequential(md.Linear(2, hidden), act(), md.Linear(hidden, out)).to(F64)
+    x = torch.randn(n, 2, dtype=F64)
+    y = model(x)
+    assert y.shape == (n, out) and y.dtype == F64
+    g = torch.randn_like(y)
+    model.zero_grad()
+    dx = model.backward(g)
+    assert dx.shape == x.shape
+    oracle_x, oracle_p = autograd_grads(model, x, g)
+    torch.testing.assert_close(dx, oracle_x, rtol=1e-12, atol=1e-12)
+    for name, p in model.named_parameters():
+        assert p.grad.shape == p.data.shape
+        torch.testing.assert_close(p.grad, oracle_p[name], rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(scale=st.floats(1e-3, 1e4), n=st.integers(1, 8), c=st.integers(2, 6))
+def test_softmax_family_is_stable_and_normalised(scale, n, c):
+    torch.manual_seed(c)
+    x = torch.randn(n, c, dtype=F64) * scale                # huge logits must not overflow
+    s = md.Softmax()(x)
+    logp = md.LogSoftmax()(x)
+    assert torch.isfinite(s).all() and torch.isfinite(logp).all()
+    torch.testing.assert_close(s.sum(1), torch.ones(n, dtype=F64))
+    torch.testing.assert_close(logp, torch.log_softmax(x, 1), rtol=1e-12, atol=1e-12)
+    y = torch.randint(0, c, (n,))
+    value = md.CrossEntropyLoss()(x, y)
+    torch.testing.assert_close(value, torch.nn.functional.cross_entropy(x, y), rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(x=st.lists(st.floats(-50, 50), min_size=1, max_size=20))
+def test_activation_outputs_are_in_range(x):
+    t = torch.tensor(x, dtype=F64).reshape(1, -1)
+    assert (md.ReLU()(t) >= 0).all()
+    assert (md.Sigmoid()(t) >= 0).all() and (md.Sigmoid()(t) <= 1).all()
+    assert (md.Tanh()(t).abs() <= 1).all()
+    torch.testing.assert_close(md.LeakyReLU(0.1)(t), torch.nn.functional.leaky_relu(t, 0.1))

@@ -1,0 +1,193 @@
+"""minidl and its torch.nn twin: same initial weights, same outputs, same gradients."""
+
+import pytest
+import torch
+
+import minidl as md
+from minidl.lab.reference import fit_twin, from_torch, to_torch, torch_criterion, torch_optimizer
+
+
+def course_net(act=md.ReLU):
+    return md.Sequential(md.Linear(2, 25), act(), md.Linear(25, 25), act(), md.Linear(25, 25), act(),
+                         md.Linear(25, 2))
+
+
+@pytest.mark.parametrize("shape", [(2, 25), (25, 25), (3, 1), (100, 7)])
+def test_seeded_linear_init_equals_torch_nn_linear(shape):
+    torch.manual_seed(42)
+    ours = md.Linear(*shape)
+    torch.manual_seed(42)
+    theirs = torch.nn.Linear(*shape)
+    assert torch.equal(ours.weight.data, theirs.weight.detach())
+    assert torch.equal(ours.bias.data, theirs.bias.detach())
+
+
+def test_seeded_course_network_equals_its_torch_twin_built_independently():
+    torch.manual_seed(3)
+    ours = course_net()
+    torch.manual_seed(3)
+    theirs = torch.nn.Sequential(torch.nn.Linear(2, 25), torch.nn.ReLU(), torch.nn.Linear(25, 25),
+                                 torch.nn.ReLU(), torch.nn.Linear(25, 25), torch.nn.ReLU(),
+                                 torch.nn.Linear(25, 2))
+    for (name, p), (tname, tp) in zip(ours.named_parameters(), theirs.named_parameters(), strict=True):
+        assert name == tname and torch.equal(p.data, tp.detach())
+
+
+@pytest.mark.parametrize("act", [md.ReLU, md.Tanh, md.Sigmoid, md.LeakyReLU])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_to_torch_gives_equal_outputs_and_gradients(act, dtype):
+    torch.manual_seed(0)
+    model = course_net(act).to(dtype)
+    twin = to_torch(model)
+    x = torch.rand(64, 2, dtype=dtype)
+    y = torch.randint(0, 2, (64,))
+    criterion = md.CrossEntropyLoss()
+    loss = criterion(model(x), y)
+    model.zero_grad()
+    model.backward(criterion.backward())
+    with torch.enable_grad():
+        tloss = torch_criterion(criterion)(twin(x), y)
+        tloss.backward()
+    tol = dict(rtol=1e-12, atol=1e-12) if dtype == torch.float64 else dict(rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(loss, tloss.detach(), **tol)
+    for p, tp in zip(model.parameters(), twin.parameters(), strict=True):
+        torch.testing.assert_close(p.grad, tp.grad, **tol)
+
+
+def test_to_torch_copies_rather_than_shares_weights_and_keeps_mode():
+    model = md.Sequential(md.Linear(2, 3), md.Dropout(0.3), md.LogSoftmax()).eval()
+    twin = to_torch(model)
+    assert not twin.training and isinstance(twin[1], torch.nn.Dropout) and twin[1].p == 0.3
+    twin[0].weight.data.add_(1.0)
+    assert not torch.equal(twin[0].weight.detach(), model[0].weight.data)
+
+
+def test_from_torch_round_trip():
+    torch.manual_seed(1)
+    theirs = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.LeakyReLU(0.2), torch.nn.Linear(4, 3, bias=False),
+                                 torch.nn.Softmax(dim=1))
+    ours = from_torch(theirs)
+    assert repr(ours).startswith("Sequential(\n  (0): Linear(in_features=2, out_features=4, bias=True)")
+    assert ours[1].negative_slope == 0.2 and ours[2].bias is None
+    x = torch.randn(5, 2)
+    torch.testing.assert_close(ours(x), theirs(x).detach())
+    back = to_torch(ours)
+    torch.testing.assert_close(back(x), theirs(x))
+
+
+def test_torch_optimizer_mirrors_hyperparameters():
+    model = course_net()
+    twin = to_torch(model)
+    sgd = torch_optimizer(md.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True), twin)
+    assert isinstance(sgd, torch.optim.SGD)
+    g = sgd.param_groups[0]
+    assert (g["lr"], g["momentum"], g["nesterov"]) == (0.05, 0.9, True)
+    adam = torch_optimizer(md.Adam(model.parameters(), lr=3e-3, betas=(0.8, 0.9)), twin)
+    assert adam.param_groups[0]["betas"] == (0.8, 0.9) and adam.param_groups[0]["lr"] == 3e-3
+
+
+def test_reference_errors():
+    class Custom(md.Module):
+        def forward(self, x):
+            return x
+    with pytest.raises(TypeError, match="to_torch: no torch.nn equivalent for Custom"):
+        to_torch(md.Sequential(Custom()))
+    with pytest.raises(TypeError, match="from_torch: no minidl equivalent for GELU"):
+        from_torch(torch.nn.GELU())
+    with pytest.raises(ValueError, match="torch_optimizer: the optimizer has 8 parameters, the torch model 2"):
+        torch_optimizer(md.SGD(course_net().parameters(), lr=0.1), torch.nn.Linear(2, 2))
+
+
+# -- fit_twin: minidl.train.fit() written with autograd ------------------------------------------------
+def course_run(loss="mse", opt="sgd", seed=0, dtype=torch.float64, act=md.ReLU, lr=None, n=300):
+    """A course model, its criterion and optimizer, the twin of all three, and disk data."""
+    g = torch.Generator().manual_seed(seed)
+    (x, y), (tx, ty) = md.data.disk(n, generator=g, dtype=dtype), md.data.disk(n, generator=g, dtype=dtype)
+    x, tx, _, _ = md.data.standardize(x, tx)
+    torch.manual_seed(seed)
+    model = course_net(act).to(dtype)
+    criterion = md.MSELoss() if loss == "mse" else md.CrossEntropyLoss()
+    optimizer = md.SGD(model.parameters(), lr=lr or 0.1, momentum=0.9) if opt == "sgd" \
+        else md.Adam(model.parameters(), lr=lr or 0.01)
+    twin = to_torch(model)
+    return model, criterion, optimizer, (twin, torch_criterion(criterion), torch_optimizer(optimizer, twin)), \
+        (x, y), (tx, ty)
+
+
+@pytest.mark.parametrize("loss, opt", [("mse", "sgd"), ("ce", "sgd"), ("mse", "adam"), ("ce", "adam")])
+def test_fit_twin_history_equals_fit_history(loss, opt):
+    """Integer labels for both losses: fit_twin converts them for MSE exactly as fit() does."""
+    model, criterion, optimizer, (twin, tc, to), train, test = course_run(loss, opt, seed=2)
+    h = md.fit(model, criterion, optimizer, train, test, epochs=8, batch_size=64, generator=5)
+    t = fit_twin(twin, tc, to, train, test, epochs=8, batch_size=64, generator=5)
+    assert t.epoch == h.epoch == list(range(1, 9)) and t.diverged is None
+    assert t.train_error == h.train_error and t.test_error == h.test_error
+    torch.testing.assert_close(torch.tensor(t.train_loss + t.test_loss), torch.tensor(h.train_loss + h.test_loss),
+                               rtol=1e-12, atol=1e-12)
+    assert t.lr == h.lr and len(t.time) == 8 and t.time == sorted(t.time)
+    for p, tp in zip(model.parameters(), twin.parameters(), strict=True):
+        torch.testing.assert_close(p.data, tp.detach(), rtol=1e-12, atol=1e-12)
+    assert t.config["n_train"] == 300 and t.config["batch_size"] == 64
+
+
+def test_fit_twin_equals_the_tests_twin_loop_and_one_hot_targets_give_the_same_run():
+    from twin import epoch_orders, run_twin
+    _, _, _, (twin, tc, to), (x, y), (tx, ty) = course_run("mse", seed=4)
+    _, _, _, (twin2, tc2, to2), _, _ = course_run("mse", seed=4)
+    t = fit_twin(twin, tc, to, (x, y), (tx, ty), epochs=5, generator=9)            # labels, converted
+    oh = md.data.one_hot
+    ref = run_twin(twin2, tc2, to2, (x, oh(y, 2, dtype=x.dtype)), (tx, oh(ty, 2, dtype=x.dtype)),
+                   epoch_orders(len(x), 100, 5, 9))
+    assert [round(e * 300) for e in t.train_error] == ref["train_errors"]
+    assert [round(e * 300) for e in t.test_error] == ref["test_errors"]
+    assert t.train_loss == ref["train_loss"] and t.test_loss == ref["test_loss"]
+
+
+def test_fit_twin_in_float32_stays_within_rounding_of_fit():
+    model, criterion, optimizer, (twin, tc, to), train, test = course_run("ce", seed=1, dtype=torch.float32)
+    h = md.fit(model, criterion, optimizer, train, test, epochs=5, generator=1)
+    t = fit_twin(twin, tc, to, train, test, epochs=5, generator=1)
+    assert max(abs(a - b) for a, b in zip(h.train_loss, t.train_loss, strict=True)) < 1e-5
+
+
+def test_fit_twin_stops_at_a_divergence_like_fit_and_restores_the_epoch_start():
+    model, criterion, optimizer, (twin, tc, to), train, test = course_run("mse", lr=50.0, seed=0)
+    h = md.fit(model, criterion, optimizer, train, test, epochs=20, generator=0)
+    t = fit_twin(twin, tc, to, train, test, epochs=20, generator=0)
+    assert h.diverged and t.diverged and len(t) == len(h) < 20
+    assert t.diverged == h.diverged and "diverged at epoch" in t.diverged
+    for p, tp in zip(model.parameters(), twin.parameters(), strict=True):        # both restored alike
+        assert torch.isfinite(tp).all()
+        torch.testing.assert_close(p.data, tp.detach(), rtol=1e-12, atol=1e-12)
+
+
+def test_fit_twin_without_the_check_keeps_going():
+    _, _, _, (twin, tc, to), train, test = course_run("mse", lr=50.0, seed=0)
+    t = fit_twin(twin, tc, to, train, test, epochs=6, generator=0, check_finite=False)
+    assert len(t) == 6 and t.diverged is None and not all(map(torch.isfinite, map(torch.tensor, t.train_loss)))
+
+
+def test_fit_twin_without_test_set_and_unshuffled():
+    model, criterion, optimizer, (twin, tc, to), train, _ = course_run("ce", seed=3)
+    h = md.fit(model, criterion, optimizer, train, epochs=3, shuffle=False)
+    t = fit_twin(twin, tc, to, train, epochs=3, shuffle=False)
+    assert t.test_error == [] and t.train_error == h.train_error
+
+
+def test_fit_twin_errors():
+    _, criterion, _, (twin, tc, to), train, _ = course_run()
+    with pytest.raises(TypeError, match=r"fit_twin: torch_model must be a torch.nn.Module \(use to_torch\), got Seq"):
+        fit_twin(course_net(), tc, to, train, epochs=1)
+    with pytest.raises(ValueError, match="fit_twin: epochs must be a positive int, got 0"):
+        fit_twin(twin, tc, to, train, epochs=0)
+    with pytest.raises(TypeError, match="fit_twin train: expected an .x, y. pair"):
+        fit_twin(twin, tc, to, train[0], epochs=1)
+    with pytest.raises(TypeError, match="fit_twin: generator must be a torch.Generator"):
+        fit_twin(twin, tc, to, train, epochs=1, generator="seed")
+
+
+def test_negative_control_fit_twin_on_another_batch_order_parts_from_fit():
+    model, criterion, optimizer, (twin, tc, to), train, test = course_run("mse", seed=2)
+    h = md.fit(model, criterion, optimizer, train, test, epochs=2, generator=5)
+    t = fit_twin(twin, tc, to, train, test, epochs=2, generator=6)
+    assert max(abs(a - b) for a, b in zip(h.train_loss, t.train_loss, strict=True)) > 1e-6

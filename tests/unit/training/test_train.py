@@ -1,0 +1,466 @@
+"""fit / evaluate / History / build_mlp: the loop, its records, divergence, and the course results."""
+
+import json
+import re
+import statistics
+
+import pytest
+import torch
+from twin import epoch_orders
+
+import minidl.training.train
+from minidl.framework.activations import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from minidl.training.data import batch_order, disk, one_hot, standardize
+from minidl.training.history import History
+from minidl.framework.layers import Dropout, Linear
+from minidl.framework.losses import CrossEntropyLoss, MSELoss, NLLLoss
+from minidl.framework.module import Sequential
+from minidl.framework.optim import SGD, Adam
+from minidl.training.train import StopTraining, accuracy, build_mlp, evaluate, fit, log_line, predict
+
+
+def course_data(seed=0, n=1000, standardized=True, dtype=torch.float32):
+    g = torch.Generator().manual_seed(seed)
+    x, y = disk(n, generator=g, dtype=dtype)
+    tx, ty = disk(n, generator=g, dtype=dtype)
+    if standardized:
+        x, tx, _, _ = standardize(x, tx)
+    return (x, y), (tx, ty)
+
+
+def setup(seed=0, activation="relu", lr=0.1, momentum=0.9, n=200, dtype=torch.float32):
+    train, test = course_data(seed, n, dtype=dtype)
+    torch.manual_seed(seed)
+    model = build_mlp(activation=activation, dtype=dtype)
+    return model, SGD(model.parameters(), lr=lr, momentum=momentum), train, test
+
+
+def states_equal(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+# -- History --------------------------------------------------------------------------------------
+def test_fit_records_one_entry_per_epoch_in_every_list():
+    model, opt, train, test = setup(n=200)
+    h = fit(model, CrossEntropyLoss(), opt, train, test, epochs=4, batch_size=50, generator=0)
+    assert len(h) == 4 and h.epoch == [1, 2, 3, 4]
+    for name in ("train_loss", "train_error", "test_loss", "test_error", "time", "lr"):
+        assert len(getattr(h, name)) == 4, name
+    assert all(0 <= e <= 1 for e in h.train_error + h.test_error)
+    assert h.time == sorted(h.time) and h.time[0] > 0
+    assert h.lr == [0.1] * 4 and h.diverged is None
+    assert h.config["batch_size"] == 50 and h.config["n_train"] == 200 and h.config["n_test"] == 200
+    assert h.config["optimizer"]["name"] == "SGD" and h.config["optimizer"]["momentum"] == 0.9
+    json.dumps(h.to_dict())                                  # config is JSON-ready
+    assert re.fullmatch(r"History\(4 epochs, last: loss \S+, train error \S+%, test error \S+%\)", repr(h))
+
+
+def test_without_a_test_set_the_test_lists_stay_empty():
+    model, opt, train, _ = setup()
+    h = fit(model, CrossEntropyLoss(), opt, train, epochs=2)
+    assert h.test_loss == [] and h.test_error == [] and not h.has_test and len(h) == 2
+    assert "test error" not in h.summary()
+
+
+def test_history_json_round_trip(tmp_path):
+    model, opt, train, test = setup()
+    h = fit(model, MSELoss(), opt, train, test, epochs=3, generator=1)
+    h.diverged = "diverged at epoch 4 (batch 2): ..."
+    path = h.save(tmp_path / "h.json")
+    assert [p.name for p in tmp_path.iterdir()] == ["h.json"]      # the temporary file is gone
+    back = History.load(path)
+    assert back == h and back.to_dict() == h.to_dict() and back.notes == h.notes
+    assert History.from_dict(json.loads(json.dumps(h.to_dict()))) == h
+    d = h.to_dict()
+    d["epoch"].append(99)
+    assert len(h.epoch) == 3                                        # to_dict is a copy
+
+
+def test_history_load_and_from_dict_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="History.load: no file"):
+        History.load(tmp_path / "missing.json")
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(ValueError, match="is not a History JSON file"):
+        History.load(tmp_path / "bad.json")
+    with pytest.raises(ValueError, match="unknown key 'loss'"):
+        History.from_dict({"loss": []})
+    with pytest.raises(ValueError, match=r"'train_loss' has 1 entries, expected 2"):
+        History.from_dict({"epoch": [1, 2], "train_loss": [0.5], "train_error": [0, 0], "time": [1, 2],
+                           "lr": [0.1, 0.1]})
+    with pytest.raises(TypeError, match="expected a dict"):
+        History.from_dict([1, 2])
+    with pytest.raises(TypeError, match="'lr' must be a list"):
+        History.from_dict({"lr": 0.1})
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        History().save(tmp_path / "no" / "h.json")
+    assert repr(History()) == "History(no epochs yet)"
+
+
+def test_history_is_plotted_by_viz_not_by_itself():
+    """A History is data (training floor); its picture is minidl.viz.plot_history (tools floor)."""
+    assert not hasattr(History, "plot")
+
+
+def test_fit_continues_a_history_numbering_epochs_on():
+    model, opt, train, test = setup()
+    h = fit(model, CrossEntropyLoss(), opt, train, test, epochs=2, generator=0)
+    opt.lr = 0.05
+    h2 = fit(model, CrossEntropyLoss(), opt, train, test, epochs=3, generator=1, history=h)
+    assert h2 is h and h.epoch == [1, 2, 3, 4, 5] and h.lr == [0.1, 0.1, 0.05, 0.05, 0.05]
+    assert h.time == sorted(h.time)
+
+
+def test_same_seed_same_run_and_one_batch_order_per_epoch_from_one_generator(monkeypatch):
+    runs = []
+    for _ in range(2):
+        model, opt, train, test = setup()
+        runs.append(fit(model, CrossEntropyLoss(), opt, train, test, epochs=3, generator=7))
+    assert runs[0].train_loss == runs[1].train_loss and runs[0].test_error == runs[1].test_error
+    orders = []
+
+    def recording(*args, **kwargs):
+        orders.append(batch_order(*args, **kwargs))
+        return orders[-1]
+
+    monkeypatch.setattr(minidl.training.train, "batch_order", recording)
+    model, opt, train, test = setup()
+    fit(model, CrossEntropyLoss(), opt, train, epochs=3, batch_size=64, generator=7)
+    replay = epoch_orders(len(train[0]), 64, 3, seed=7)                # what a torch twin is fed
+    assert len(orders) == 3 and [len(o) for o in orders] == [4, 4, 4]
+    assert all(torch.equal(torch.cat(o), torch.cat(r)) for o, r in zip(orders, replay, strict=True))
+    assert not torch.equal(orders[0][0], orders[1][0])                 # a new order every epoch
+
+
+# -- callbacks, log, progress --------------------------------------------------------------------------
+def test_callbacks_are_called_after_every_epoch_with_epoch_history_model():
+    model, opt, train, test = setup()
+    seen = []
+    h = fit(model, CrossEntropyLoss(), opt, train, test, epochs=3,
+            callbacks=[lambda e, hist, m: seen.append((e, len(hist), m))])
+    assert seen == [(1, 1, model), (2, 2, model), (3, 3, model)] and len(h) == 3
+
+
+@pytest.mark.parametrize("how", ["return", "raise"])
+def test_a_callback_stops_training_cleanly(how):
+    def stopper(epoch, history, model):
+        if epoch == 2:
+            if how == "raise":
+                raise StopTraining
+            return "stop"
+        return None
+
+    model, opt, train, test = setup()
+    calls = []
+    h = fit(model, CrossEntropyLoss(), opt, train, test, epochs=10,
+            callbacks=[stopper, lambda e, hist, m: calls.append(e)])
+    assert h.epoch == [1, 2] and h.diverged is None
+    assert calls == ([1, 2] if how == "return" else [1])       # raising skips the later callbacks
+
+
+def test_log_lines_every_k_epochs_in_the_course_format():
+    lines = []
+    model, opt, train, test = setup()
+    h = fit(model, CrossEntropyLoss(), opt, train, test, epochs=6, log=lines.append, log_every=3)
+    assert len(lines) == 2
+    pattern = r"epoch +(\d+)  loss (\d+\.\d{4})  train error +(\d+\.\d\d)%  test error +(\d+\.\d\d)%"
+    for line, epoch in zip(lines, (3, 6), strict=True):
+        m = re.fullmatch(pattern, line)
+        assert m, line
+        assert int(m[1]) == epoch and float(m[2]) == pytest.approx(h.train_loss[epoch - 1], abs=5e-5)
+        assert float(m[4]) == pytest.approx(100 * h.test_error[epoch - 1], abs=5e-3)
+    assert log_line(10, 0.0412, 0.031, 0.039) == \
+        "epoch   10  loss 0.0412  train error  3.10%  test error  3.90%"
+    assert log_line(1, 0.5, 0.25) == "epoch    1  loss 0.5000  train error 25.00%"
+
+
+def test_progress_bar_when_forced_on_and_off(capsys):
+    model, opt, train, test = setup()
+    fit(model, CrossEntropyLoss(), opt, train, test, epochs=3, progress=True)
+    err = capsys.readouterr().err
+    assert "fit" in err and "3/3" in err and "100%" in err and "epoch" in err
+    assert re.search(r"loss=\d\.\d{4}", err) and "test=" in err
+    fit(model, CrossEntropyLoss(), opt, train, test, epochs=3, progress=False)
+    fit(model, CrossEntropyLoss(), opt, train, test, epochs=3)        # auto: not a terminal here
+    assert capsys.readouterr().err == ""
+
+
+# -- targets -----------------------------------------------------------------------------------------
+def test_mse_with_integer_labels_converts_to_one_hot_with_one_note():
+    model, opt, train, test = setup(momentum=0.0)
+    lines = []
+    h = fit(model, MSELoss(), opt, train, test, epochs=2, log=lines.append, log_every=100, generator=3)
+    note = f"fit: MSELoss with integer labels -> converted to one-hot targets ({len(train[0])}, 2)"
+    assert h.notes == [note] and lines == [note]
+    fit(model, MSELoss(), opt, train, test, epochs=1, history=h, log=lines.append, log_every=100)
+    assert h.notes == [note] and lines == [note]                      # recorded once
+    # the same run with explicit one-hot targets
+    model2, opt2, _, _ = setup(momentum=0.0)
+    h2 = fit(model2, MSELoss(), opt2, (train[0], one_hot(train[1], 2)), (test[0], one_hot(test[1], 2)),
+             epochs=2, generator=3)
+    assert h2.notes == [] and h2.train_loss == h.train_loss[:2] and h2.test_error == h.test_error[:2]
+
+
+def test_cross_entropy_with_one_hot_targets_converts_to_indices_with_a_note():
+    model, opt, train, test = setup()
+    h = fit(model, CrossEntropyLoss(), opt, (train[0], one_hot(train[1], 2)), test, epochs=2, generator=3)
+    assert h.notes == [f"fit: CrossEntropyLoss with one-hot targets -> converted to class indices "
+                       f"by argmax ({len(train[0])},)"]
+    model2, opt2, _, _ = setup()
+    h2 = fit(model2, CrossEntropyLoss(), opt2, train, test, epochs=2, generator=3)
+    assert h2.notes == [] and h2.train_loss == h.train_loss
+
+
+def test_plus_minus_one_targets_with_mse_need_no_conversion():
+    model, opt, train, test = setup()
+    pm = (train[0], one_hot(train[1], 2, on=1.0, off=-1.0))
+    h = fit(model, MSELoss(), opt, pm, test, epochs=2)
+    assert h.notes == [f"fit (test set): MSELoss with integer labels -> converted to one-hot targets "
+                       f"({len(test[0])}, 2)"]
+    h = fit(model, MSELoss(), opt, pm, (test[0], one_hot(test[1], 2, off=-1.0)), epochs=1)
+    assert h.notes == []
+    loss, err = evaluate(model, MSELoss(), *pm)
+    assert err == pytest.approx(1 - accuracy(model, *train)) and loss > 0
+
+
+def test_bad_targets_are_reported():
+    model, opt, train, _ = setup()
+    x, y = train
+    with pytest.raises(ValueError, match=r"fit: labels must be in \[0, 2\) for a model with 2 outputs"):
+        fit(model, MSELoss(), opt, (x, y + 1), epochs=1)
+    with pytest.raises(ValueError, match="fit: targets must be integer labels"):
+        fit(model, CrossEntropyLoss(), opt, (x, y.float()), epochs=1)
+    with pytest.raises(ValueError, match="x and y must have the same length"):
+        fit(model, CrossEntropyLoss(), opt, (x, y[:-1]), epochs=1)
+
+
+# -- divergence --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_divergence_restores_the_start_of_the_epoch_and_training_can_go_on(activation):
+    model, opt, train, test = setup(activation=activation, n=1000)
+    criterion = MSELoss()
+    h = fit(model, criterion, opt, train, test, epochs=2, generator=0)
+    before_model = model.state_dict()
+    before_opt = [t.clone() for t in _tensors(opt.state_dict())]
+    assert len(before_opt) >= len(model.parameters())                 # the momentum buffers
+    opt.lr = 1e6
+    lines = []
+    h = fit(model, criterion, opt, train, test, epochs=5, history=h, log=lines.append, generator=1)
+    assert h.diverged and lines[-1] == h.diverged
+    assert re.match(r"diverged at epoch 3 \(batch \d+\): loss became (nan|inf); last finite loss", h.diverged)
+    assert "learning rate too high" in h.diverged.lower() and "lr=1e+06" in h.diverged
+    assert len(h) == 2                                                # the diverging epoch is not recorded
+    assert all(torch.isfinite(p.data).all() for p in model.parameters())
+    assert states_equal(model.state_dict(), before_model)
+    assert all(torch.equal(a, b) for a, b in zip(before_opt, _tensors(opt.state_dict()), strict=True))
+    assert opt.lr == 1e6                                              # as it was when the epoch started
+    # lower the learning rate and go on: the same History, numbering continued
+    opt.lr = 0.05
+    h = fit(model, criterion, opt, train, test, epochs=2, history=h)
+    assert h.diverged is None and h.epoch == [1, 2, 3, 4]
+    assert any(n.startswith("before epoch 3: diverged at epoch 3") for n in h.notes)
+    assert all(torch.isfinite(torch.tensor(h.train_loss)))
+
+
+def _tensors(tree):
+    if isinstance(tree, torch.Tensor):
+        return [tree]
+    if isinstance(tree, dict):
+        return [t for k in sorted(tree, key=str) for t in _tensors(tree[k])]
+    if isinstance(tree, (list, tuple)):
+        return [t for v in tree for t in _tensors(v)]
+    return []
+
+
+class _Poisoner:
+    """An SGD that writes inf into a weight after its last step of epoch 2: losses stay finite."""
+
+    def __init__(self, model, steps_per_epoch):
+        self.inner, self.model = SGD(model.parameters(), lr=0.01), model
+        self.steps, self.per_epoch = 0, steps_per_epoch
+        self.param_groups = self.inner.param_groups
+
+    lr = property(lambda self: self.inner.lr)
+
+    def step(self):
+        self.inner.step()
+        self.steps += 1
+        if self.steps == 2 * self.per_epoch:
+            self.model[0].weight.data[0, 0] = float("inf")
+
+    def state_dict(self):
+        return self.inner.state_dict()
+
+    def load_state_dict(self, state):
+        self.inner.load_state_dict(state)
+
+
+def test_non_finite_parameters_with_finite_losses_are_caught_at_the_end_of_the_epoch():
+    model, _, train, test = setup()
+    opt = _Poisoner(model, steps_per_epoch=2)                         # 200 points, batches of 100
+    seen = []
+    h = fit(model, CrossEntropyLoss(), opt, train, test, epochs=4,
+            callbacks=lambda e, hh, m: seen.append(m.state_dict()))
+    assert h.epoch == [1] and seen and states_equal(model.state_dict(), seen[0])
+    assert h.diverged.startswith("diverged at epoch 2 (last batch): the parameters became non-finite")
+
+
+def test_check_finite_false_lets_a_divergence_run_on():
+    model, opt, train, test = setup(n=1000)
+    opt.lr = 1e6
+    h = fit(model, MSELoss(), opt, train, test, epochs=3, check_finite=False)
+    assert h.diverged is None and len(h) == 3 and not all(torch.isfinite(torch.tensor(h.train_loss)))
+
+
+# -- evaluate, predict, accuracy -------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["train", "eval", "mixed"])
+def test_evaluate_predict_accuracy_run_in_eval_mode_and_restore_the_modes(mode):
+    torch.manual_seed(0)
+    model = build_mlp(dropout=0.5)
+    model.train(mode != "eval")
+    if mode == "mixed":
+        model[2].training = False
+    modes = [m.training for m in model.modules()]
+    (x, y), _ = course_data(0, 100)
+    loss, err = evaluate(model, CrossEntropyLoss(), x, y)
+    loss2, err2 = evaluate(model, CrossEntropyLoss(), x, y)
+    assert (loss, err) == (loss2, err2)                              # no dropout: deterministic
+    assert [m.training for m in model.modules()] == modes
+    model.eval()
+    out = model(x)
+    model.train(mode != "eval")
+    if mode == "mixed":
+        model[2].training = False
+    assert loss == pytest.approx(float(CrossEntropyLoss()(out, y)))
+    assert err == int((out.argmax(1) != y).sum()) / len(y)
+    assert torch.equal(predict(model, x), out.argmax(1)) and predict(model, x).dtype == torch.int64
+    assert accuracy(model, x, y) == pytest.approx(1 - err) == accuracy(model, x, one_hot(y, 2))
+    assert [m.training for m in model.modules()] == modes
+    mse_loss, mse_err = evaluate(model, MSELoss(), x, y)             # labels -> one-hot, silently
+    assert mse_err == err and mse_loss == pytest.approx(float(MSELoss()(out, one_hot(y, 2))))
+
+
+def test_fit_trains_in_train_mode_with_dropout_and_measures_in_eval_mode():
+    model = build_mlp(dropout=0.2)
+    model.eval()
+    modes = []
+    train, test = course_data(0, 200)
+    h = fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), train, test, epochs=2,
+            callbacks=lambda e, hh, m: modes.append([mm.training for mm in m.modules()]))
+    assert modes == [[True] * len(list(model.modules()))] * 2
+    assert h.train_error[-1] == evaluate(model, CrossEntropyLoss(), *train)[1]
+
+
+def test_fit_works_with_autograd_switched_off(no_grad):
+    model, opt, train, test = setup()
+    h = fit(model, MSELoss(), opt, train, test, epochs=2)
+    assert len(h) == 2 and not torch.is_grad_enabled()
+
+
+def test_fit_argument_errors():
+    model, opt, train, test = setup()
+    ce = CrossEntropyLoss()
+    cases = [
+        (dict(model=torch.zeros(2)), TypeError, "fit: model must be a minidl Module, got Tensor"),
+        (dict(criterion="mse"), TypeError, "fit: criterion must be a minidl loss"),
+        (dict(optimizer=None), TypeError, "fit: optimizer must have a step"),
+        (dict(epochs=0), ValueError, "fit: epochs must be a positive int, got 0"),
+        (dict(batch_size=1.5), ValueError, "fit: batch_size must be a positive int, got 1.5"),
+        (dict(log_every=0), ValueError, "fit: log_every must be a positive int"),
+        (dict(log="yes"), TypeError, "fit: log must be None or a callable"),
+        (dict(history={}), TypeError, "fit: history must be a minidl History"),
+        (dict(callbacks=[1]), TypeError, "fit: every callback must be callable, got int"),
+        (dict(generator="seed"), TypeError, "fit: generator must be a torch.Generator"),
+        (dict(train=train[0]), TypeError, r"fit train: expected an \(x, y\) pair"),
+        (dict(test=(test[0][:, :1], test[1])), ValueError, r"Linear\(2, 25\) input"),
+        (dict(train=(train[0][0], train[1])), ValueError, r"fit train: x must have shape \(N, D\)"),
+    ]
+    for change, error, message in cases:
+        kwargs = {**dict(model=model, criterion=ce, optimizer=opt, train=train, test=test, epochs=1), **change}
+        with pytest.raises(error, match=message):
+            fit(**kwargs)
+
+
+# -- build_mlp -----------------------------------------------------------------------------------------
+def test_build_mlp_default_is_the_course_network():
+    model = build_mlp()
+    kinds = [type(m) for m in model]
+    assert kinds == [Linear, ReLU, Linear, ReLU, Linear, ReLU, Linear]
+    assert [(m.in_features, m.out_features) for m in model if isinstance(m, Linear)] == \
+        [(2, 25), (25, 25), (25, 25), (25, 2)]
+    assert sum(p.data.numel() for p in model.parameters()) == 75 + 650 + 650 + 52
+
+
+@pytest.mark.parametrize("name, cls", [("relu", ReLU), ("tanh", Tanh), ("sigmoid", Sigmoid),
+                                       ("leaky_relu", LeakyReLU)])
+def test_build_mlp_activations_dropout_final_and_dtype(name, cls):
+    model = build_mlp((2, 8, 3), activation=name, dropout=0.25, final_activation="softmax",
+                      dtype=torch.float64)
+    assert [type(m) for m in model] == [Linear, cls, Dropout, Linear, Softmax]
+    assert model[2].p == 0.25 and model[0].weight.data.dtype == torch.float64
+    assert [type(m) for m in build_mlp((3, 1), activation=cls)] == [Linear]
+    model = build_mlp((2, 4, 4, 2), activation=lambda: LeakyReLU(0.2))
+    assert model[1] is not model[3] and model[3].negative_slope == 0.2
+
+
+def test_build_mlp_errors():
+    with pytest.raises(ValueError, match="build_mlp: unknown activation 'gelu'; valid names: relu, leaky_relu, "
+                                         "tanh, sigmoid"):
+        build_mlp(activation="gelu")
+    with pytest.raises(ValueError, match="build_mlp: unknown final_activation 'soft'.*log_softmax"):
+        build_mlp(final_activation="soft")
+    with pytest.raises(TypeError, match=r"not an instance \(ReLU\(\)\)"):
+        build_mlp(activation=ReLU())
+    with pytest.raises(TypeError, match="activation must be a name"):
+        build_mlp(activation=3)
+    with pytest.raises(TypeError, match="factory must return a minidl Module, got int"):
+        build_mlp(activation=lambda: 3)
+    for sizes in [(2,), (2, 0, 2), (2, 2.5), "22", 5]:
+        with pytest.raises(ValueError, match="build_mlp: sizes must be at least 2 positive ints"):
+            build_mlp(sizes)
+    for p in (-0.1, 1.0, True):
+        with pytest.raises(ValueError, match="build_mlp: dropout must be in"):
+            build_mlp(dropout=p)
+
+
+# -- the results the course asks for --------------------------------------------------------------------
+def mean_test_error(activation, lr, momentum, epochs, seeds, criterion=MSELoss, standardized=True):
+    errors = []
+    for seed in seeds:
+        train, test = course_data(seed, standardized=standardized)
+        torch.manual_seed(seed)
+        model = build_mlp(activation=activation)
+        h = fit(model, criterion(), SGD(model.parameters(), lr=lr, momentum=momentum),
+                train, test, epochs=epochs, batch_size=100, generator=seed)
+        assert h.diverged is None and len(h) == epochs
+        errors.append(h.test_error[-1])
+    return statistics.mean(errors), errors
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_course_network_mse_sgd_momentum_reaches_5_percent_in_75_epochs(activation):
+    mean, errors = mean_test_error(activation, lr=0.1, momentum=0.9, epochs=75, seeds=range(3))
+    assert mean <= 0.05, errors
+
+
+def test_course_network_cross_entropy_reaches_5_percent_in_75_epochs():
+    mean, errors = mean_test_error("relu", lr=0.1, momentum=0.9, epochs=75, seeds=range(3),
+                                   criterion=CrossEntropyLoss)
+    assert mean <= 0.05, errors
+
+
+def test_plain_sgd_standardized_reaches_5_percent_in_250_epochs():
+    mean, errors = mean_test_error("relu", lr=0.1, momentum=0.0, epochs=250, seeds=range(3))
+    assert mean <= 0.05, errors
+
+
+def test_an_untrained_network_is_at_chance_level_so_the_targets_mean_something():
+    mean, errors = mean_test_error("relu", lr=1e-6, momentum=0.0, epochs=1, seeds=range(3))
+    assert mean >= 0.3, errors
+
+
+def test_nll_loss_with_log_softmax_and_adam_train_too():
+    train, test = course_data(0, 300)
+    torch.manual_seed(0)
+    model = build_mlp(final_activation="log_softmax")
+    h = fit(model, NLLLoss(), Adam(model.parameters(), lr=1e-2), train, test, epochs=30, batch_size=50)
+    assert h.test_error[-1] < 0.15 and isinstance(model, Sequential)
