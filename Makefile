@@ -10,14 +10,14 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ROOT_OK := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: setup lab playground test test-unit test-notebooks test-browser bench lint browser clean
+.PHONY: setup lab playground test test-unit test-notebooks test-browser bench lint browser clean student grade
 
 # The venv is rebuilt only when the dependency files change. torch is pinned to the CPU
 # build in constraints.txt (a bare `torch` would pull a multi-GB CUDA build).
 # etc/jupyterlab-overrides.json: no "Jupyter news?" prompt or update check in a teaching setting.
 $(STAMP): pyproject.toml constraints.txt etc/jupyterlab-overrides.json
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e ".[notebooks,test]"
+	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e ".[notebooks,test,course]"
 	mkdir -p $(VENV)/share/jupyter/lab/settings
 	cp etc/jupyterlab-overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	touch $(STAMP)
@@ -51,6 +51,18 @@ test-browser: setup browser
 
 bench: setup
 	$(BIN)/python benchmarks/run_all.py
+
+# The student edition (course/README.md): build/student/ (stubs, public tests), build/autograder/ (all tests).
+student: setup
+	$(BIN)/python -m course.editions notebooks --out build
+
+# make grade SUBMISSIONS=<folder of filled-in student notebooks> [TIMEOUT=600] [JOBS=1]
+TIMEOUT ?= 600
+JOBS    ?= 1
+grade: student
+	@[ -d "$(SUBMISSIONS)" ] || { echo "make grade: expected SUBMISSIONS=<folder of notebooks>, got '$(SUBMISSIONS)'"; exit 2; }
+	$(BIN)/python -m course.grade "$(SUBMISSIONS)" --autograders build/autograder --out build/grades.csv \
+		--timeout $(TIMEOUT) --jobs $(JOBS)
 
 lint: setup
 	$(BIN)/ruff check .
