@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from ..framework.activations import ACTIVATIONS, LogSoftmax, Softmax
+from ..framework.checks import finite_number
 from ..framework.init import initialize
 from ..framework.layers import Dropout, Linear
 from ..framework.losses import CrossEntropyLoss, Loss, MSELoss
@@ -129,6 +130,8 @@ def build(recipe: Recipe) -> tuple[Sequential, Loss, Optimizer]:
         raise ValueError(f"{where}: unknown loss {recipe.loss!r}; valid names: {', '.join(LOSSES)}")
     if recipe.optimizer not in OPTIMIZERS:
         raise ValueError(f"{where}: unknown optimizer {recipe.optimizer!r}; valid names: {', '.join(OPTIMIZERS)}")
+    finite_number(recipe.lr, "lr", where, low=0.0)
+    finite_number(recipe.momentum, "momentum", where, 0.0, 1.0)
     if recipe.seed is not None:
         torch.manual_seed(recipe.seed)
     model = build_mlp(recipe.sizes, activation=acts, dropout=recipe.dropout, dtype=recipe.dtype)

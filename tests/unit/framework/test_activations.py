@@ -1,0 +1,32 @@
+"""The activations: errors and the one activation table (backward passes: test_gradients.py)."""
+
+import pytest
+import torch
+
+import minidl as md
+
+
+def test_softmax_dim_out_of_range():
+    with pytest.raises(ValueError, match=r"Softmax\(dim=1\) input: expected at least 2 dimensions, got shape \(3,\)"):
+        md.Softmax()(torch.randn(3))
+
+
+def test_the_activation_table_is_the_one_every_floor_uses():
+    from minidl.framework.activations import ACTIVATIONS
+    from minidl.tools import cli
+
+    assert ACTIVATIONS == {"relu": md.ReLU, "leaky_relu": md.LeakyReLU, "tanh": md.Tanh, "sigmoid": md.Sigmoid}
+    assert [type(m).__name__ for m in md.build_mlp((2, 3, 3, 2), activation=["tanh", "sigmoid"])][1::2] == \
+        ["Tanh", "Sigmoid"]
+    choices = next(a.choices for a in cli.build_parser()._actions if "--activation" in a.option_strings)
+    assert list(choices) == list(ACTIVATIONS)
+
+
+@pytest.mark.parametrize("name", ["relu", "leaky_relu", "tanh", "sigmoid"])
+def test_each_activation_matches_torch(name):
+    from minidl.framework.activations import ACTIVATIONS
+
+    x = torch.linspace(-4, 4, 81, dtype=torch.float64).reshape(9, 9)
+    theirs = {"relu": torch.relu, "leaky_relu": torch.nn.functional.leaky_relu, "tanh": torch.tanh,
+              "sigmoid": torch.sigmoid}[name]
+    torch.testing.assert_close(ACTIVATIONS[name]()(x), theirs(x))
