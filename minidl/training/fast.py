@@ -252,6 +252,64 @@ class FastStep:
             self.update.step()
         return loss
 
+    # -- what fit()'s loop asks of a step besides step() (see train.ReadableStep) ---------------------
+    def matches(self, model: Module) -> bool:
+        """Is the model still made of the layers this plan was compiled for?"""
+        try:
+            layers = _check(model, self.criterion, self.update.optimizer)
+        except (TypeError, ValueError):
+            return False
+        return len(layers) == len(self.layers) and all(
+            a[0] is b[0] and a[1] is b[1] for a, b in zip(layers, self.layers, strict=True))
+
+    def _current(self) -> None:
+        if self.update.stale():
+            self.update.adopt()
+            self._plans.clear()
+
+    def measure(self, x: Tensor, target: Tensor, labels: Tensor) -> tuple[float, float]:
+        """(loss, error rate) on (x, target), labels for the error: metrics.measure's numbers
+        (no Dropout here, so train and eval mode agree), computed in this plan's buffers."""
+        self._current()
+        plan = self._plans.get(x.shape[0]) or self._plan(x.shape[0])
+        with self._inference:
+            out = self._forward(x, plan)
+            wrong = torch.count_nonzero(out.argmax(dim=1) != labels)
+            loss = self._loss(out, target, plan[-1])
+        return float(loss), float(wrong) / max(len(labels), 1)
+
+    def snapshot(self) -> tuple:
+        """Copies of the parameters, the optimizer state and hyperparameters: for restore()."""
+        self._current()
+        u = self.update
+        group = {k: v for k, v in u.optimizer.param_groups[0].items() if k != "params"}
+        state = None if u.state is None else [s.clone() for s in u.state]
+        steps = None if u.state is None else [s.get("step") for s in u.states]
+        return u.P.clone(), state, steps, group
+
+    def restore(self, snapshot: tuple) -> None:
+        """Put back what snapshot() copied (values into the same tensors; no state if there was none)."""
+        P, state, steps, group = snapshot
+        self._current()
+        u = self.update
+        u.P.copy_(P)
+        if state is None:
+            u.optimizer.state.clear()
+            u.state = None
+        elif u.state is None:
+            raise RuntimeError("FastStep.restore: the optimizer lost its state since the snapshot")
+        else:
+            for flat, saved in zip(u.state, state, strict=True):
+                flat.copy_(saved)
+            for s, t in zip(u.states, steps, strict=True):
+                if t is not None:
+                    s["step"] = t
+        u.optimizer.param_groups[0].update(group)
+
+    def finite(self, losses: Tensor) -> bool:
+        """Every loss and every parameter finite (one check on the flat parameters)."""
+        return bool(torch.isfinite(losses).all() & torch.isfinite(self.update.P).all())
+
     def _plan(self, n: int) -> list[SimpleNamespace]:
         """For batch size n, one record per layer: its tensors, its buffers, views made once.
 

@@ -1,18 +1,24 @@
 """fit(): the course's training loop, with History, divergence handling and a progress bar.  Notebook 10
 
 (evaluate, predict, accuracy live in metrics.py and build_mlp in models.py; all are importable
-from here.) One step is the protocol of the whole package, nothing hidden:
+from here.) One step is the protocol of the whole package, nothing hidden (ReadableStep):
 
     out = model(xb);  loss = criterion(out, tb)
     model.zero_grad();  model.backward(criterion.backward());  optimizer.step()
 
+Fast by default. Where training/fast.py supports the model, criterion and optimizer (a
+Linear/activation MLP, MSE or cross-entropy, SGD or Adam), fit() runs that same step compiled
+into preallocated buffers (CompiledStep), 3-5x faster on the course network; anything else
+(Dropout, a learner's own module) runs the readable step. ``fit(..., fast=False)`` always runs
+the readable one. Either way the loop is ``run()``, the only training loop in the package: the
+torch twin (minidl.lab.reference.fit_twin) is the same loop with a torch.nn + autograd step.
+
 Divergence. The hot loop never stops to look at a loss: each step's loss (a 0-d tensor) is
 kept, and at the end of the epoch one check asks whether every loss and every parameter is
 finite. If not, the model and the optimizer are restored to the snapshot taken at the
-*start of that epoch* (model.state_dict() + a copy of optimizer.state_dict(): some thirty
-small clones for the course network), the diverging epoch is not recorded,
-``history.diverged`` says what happened, and fit() returns. It never raises for a
-divergence, so a live session can lower the learning rate and call fit() again (the old
+*start of that epoch* (parameters, optimizer state and hyperparameters), the diverging epoch
+is not recorded, ``history.diverged`` says what happened, and fit() returns. It never raises
+for a divergence, so a live session can lower the learning rate and call fit() again (the old
 message then moves to ``history.notes``). ``check_finite=False`` skips the check and the
 snapshot.
 """
@@ -22,6 +28,7 @@ from __future__ import annotations
 import copy
 import sys
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -31,17 +38,111 @@ from torch import Tensor
 from ..framework.checks import as_generator, positive_int
 from ..framework.losses import Loss
 from ..framework.module import Module
+from . import fast as _fast
 from .data import batch_order
 from .history import History
 from .metrics import accuracy, check_pair, evaluate, measure, output_width, predict, prepare_targets
 from .models import build_mlp
 
-__all__ = ["fit", "evaluate", "predict", "accuracy", "build_mlp", "log_line", "History", "StopTraining"]
+__all__ = ["fit", "run", "training_step", "ReadableStep", "CompiledStep", "evaluate", "predict", "accuracy", "build_mlp", "log_line", "History", "StopTraining"]
 Callback = Callable[[int, History, Module], Any]
 
 
 class StopTraining(Exception):
     """Raise it in a callback (or return "stop") to end fit() cleanly after the current epoch."""
+
+
+# -- the training step: the one thing fit() repeats ---------------------------------------------------
+class ReadableStep:
+    """The step a learner reads, module by module (fit(..., fast=False)):
+
+        loss = criterion(model(xb), tb)         forward: every module caches what its backward needs
+        model.zero_grad()
+        model.backward(criterion.backward())    dL/dinput returned, dL/dparameter accumulated
+        optimizer.step()
+
+    Besides ``step`` the loop asks a step for: ``measure`` (loss and error rate in eval mode),
+    ``snapshot`` / ``restore`` (for divergence), ``finite`` and ``lr``. CompiledStep (below) and
+    the torch twin's step (minidl.lab.reference) answer the same questions, so fit() has one loop.
+    """
+
+    kind = "readable"
+
+    def __init__(self, model: Module, criterion: Loss, optimizer: Any):
+        self.model, self.criterion, self.optimizer = model, criterion, optimizer
+        self.params = [p.data for p in model.parameters()]
+
+    def step(self, xb: Tensor, tb: Tensor) -> Tensor:
+        """One training step on the batch (xb, tb); returns the batch loss (a 0-d tensor)."""
+        loss = self.criterion(self.model(xb), tb)
+        self.model.zero_grad()
+        self.model.backward(self.criterion.backward())
+        self.optimizer.step()
+        return loss
+
+    def train(self) -> None:
+        self.model.train()
+
+    def measure(self, x: Tensor, target: Tensor, labels: Tensor) -> tuple[float, float]:
+        return measure(self.model, self.criterion, x, target, labels)
+
+    def snapshot(self) -> Any:
+        return self.model.state_dict(), _clone(self.optimizer.state_dict())
+
+    def restore(self, snapshot: Any) -> None:
+        self.model.load_state_dict(snapshot[0])
+        self.optimizer.load_state_dict(snapshot[1])
+
+    def finite(self, losses: Tensor) -> bool:
+        return _all_finite(losses, [p.data for p in self.model.parameters()])
+
+    @property
+    def lr(self) -> float:
+        return current_lr(self.optimizer)
+
+
+class CompiledStep(ReadableStep):
+    """The same step compiled by minidl.training.fast (flat buffers, no per-op allocation), where it
+    applies. Parameters and optimizer state stay the model's and the optimizer's, so the readable
+    step can take over at any time (tests/unit/training/test_fast.py, test_train.py)."""
+
+    kind = "compiled"
+
+    def __init__(self, model: Module, criterion: Loss, optimizer: Any, plan: _fast.FastStep):
+        super().__init__(model, criterion, optimizer)
+        self.plan, self.step = plan, plan.step       # the instance attribute: no extra call per step
+
+    def measure(self, x: Tensor, target: Tensor, labels: Tensor) -> tuple[float, float]:
+        return self.plan.measure(x, target, labels)
+
+    def snapshot(self) -> Any:
+        return self.plan.snapshot()
+
+    def restore(self, snapshot: Any) -> None:
+        self.plan.restore(snapshot)
+
+    def finite(self, losses: Tensor) -> bool:
+        return self.plan.finite(losses)
+
+
+_PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # optimizer -> (model, criterion, plan)
+
+
+def training_step(model: Module, criterion: Loss, optimizer: Any, fast: bool = True) -> ReadableStep:
+    """The step fit() repeats: compiled where ``fast.supports`` it (and ``fast``), readable otherwise.
+
+    A compiled plan is kept per optimizer and reused while the model and criterion are the same
+    objects, so fit(epochs=1) called again and again (a live widget) compiles once.
+    """
+    if not fast or _fast.supports(model, criterion, optimizer) is not None:
+        return ReadableStep(model, criterion, optimizer)
+    kept = _PLANS.get(optimizer)
+    if kept is not None and kept[0] is model and kept[1] is criterion and kept[2].matches(model):
+        plan = kept[2]
+    else:
+        plan = _fast.compile(model, criterion, optimizer)
+        _PLANS[optimizer] = (model, criterion, plan)
+    return CompiledStep(model, criterion, optimizer, plan)
 
 
 # -- the loop ----------------------------------------------------------------------------------------
@@ -50,7 +151,7 @@ def fit(model: Module, criterion: Loss, optimizer: Any, train: tuple[Tensor, Ten
         shuffle: bool = True, generator: torch.Generator | int | None = None,
         callbacks: Callback | Iterable[Callback] = (), progress: bool | None = None,
         log: Callable[[str], Any] | None = None, log_every: int = 1, history: History | None = None,
-        check_finite: bool = True) -> History:
+        check_finite: bool = True, fast: bool = True) -> History:
     """Train for ``epochs`` epochs of mini-batch steps; return the History (continued if given).
 
     Per epoch: the mean of the batch losses (the loss the course reports), then, in eval mode,
@@ -60,7 +161,11 @@ def fit(model: Module, criterion: Loss, optimizer: Any, train: tuple[Tensor, Ten
     torch.Generator for this call). ``callbacks``: ``cb(epoch, history, model)`` after every
     epoch; returning "stop" or raising StopTraining ends training. ``log``: a callable (print,
     logger.info) given one line every ``log_every`` epochs. ``progress``: a tqdm bar over epochs;
-    None turns it on only for long runs on a terminal.
+    None turns it on only for long runs on a terminal. ``fast``: run the compiled step where it
+    applies (a Linear/activation MLP, MSE or cross-entropy, SGD or Adam; see training/fast.py),
+    the readable one otherwise; ``fast=False``: always the readable step, the one the notebooks
+    derive. ``history.config["step"]`` says which ran. Both give the same History: the same error
+    counts and parameters, losses equal to rounding (a dot product sums the MSE, ~1e-16).
     """
     where = "fit"
     if not isinstance(model, Module):
@@ -71,66 +176,78 @@ def fit(model: Module, criterion: Loss, optimizer: Any, train: tuple[Tensor, Ten
     if not callable(getattr(optimizer, "step", None)):
         raise TypeError(f"{where}: optimizer must have a step() method (minidl.SGD, minidl.Adam), "
                         f"got {type(optimizer).__name__}")
-    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("log_every", log_every)):
-        positive_int(value, name, where)
-    if log is not None and not callable(log):
-        raise TypeError(f"{where}: log must be None or a callable taking one line (e.g. print), "
-                        f"got {type(log).__name__}")
+    if not isinstance(fast, bool):
+        raise TypeError(f"{where}: fast must be True or False, got {fast!r}")
+    _check_loop_args(where, epochs, batch_size, log_every, log, callbacks)
     if history is not None and not isinstance(history, History):
         raise TypeError(f"{where}: history must be a minidl History, got {type(history).__name__}")
-    cbs = [callbacks] if callable(callbacks) else list(callbacks)
-    for cb in cbs:
-        if not callable(cb):
-            raise TypeError(f"{where}: every callback must be callable, got {type(cb).__name__}")
     x, y = check_pair(train, f"{where} train")
     tx, ty = check_pair(test, f"{where} test") if test is not None else (None, None)
-    g = as_generator(generator, where)
-
     h = history if history is not None else History()
-    say = log if log is not None else (lambda line: None)
+    width = output_width(model, x)
+    t_train, l_train, note = prepare_targets(criterion, y, width, x.dtype, where)
+    test_set = None
+    if tx is not None:                        # one note: the train set's, else the test set's
+        output_width(model, tx)               # the readable modules' own shape errors, before training
+        t_test, l_test, test_note = prepare_targets(criterion, ty, width, x.dtype, f"{where} (test set)")
+        note, test_set = note or test_note, (tx, t_test, l_test)
+    if note and note not in h.notes:
+        h.notes.append(note)
+        if log is not None:
+            log(note)
+    describe_run(h.config, model, criterion, optimizer, batch_size=batch_size, shuffle=shuffle,
+                 n_train=len(x), n_test=0 if tx is None else len(tx))
+    step = training_step(model, criterion, optimizer, fast)
+    h.config["step"] = step.kind
+    return run(step, (x, t_train, l_train), test_set, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
+               generator=generator, callbacks=callbacks, progress=progress, log=log, log_every=log_every,
+               history=h, check_finite=check_finite, model=model, where=where)
+
+
+def run(step: Any, train: tuple[Tensor, Tensor, Tensor], test: tuple[Tensor, Tensor, Tensor] | None, *,
+        epochs: int, batch_size: int, shuffle: bool, generator: torch.Generator | int | None,
+        callbacks: Callback | Iterable[Callback], progress: bool | None, log: Callable[[str], Any] | None,
+        log_every: int, history: History, check_finite: bool, model: Any, where: str) -> History:
+    """fit()'s loop around any step (readable, compiled, or the torch twin's): the one loop.
+
+    ``train`` and ``test``: (x, what the criterion gets, the class labels). Each epoch gathers
+    the shuffled rows once; the batches are slices of that (views, no copy per batch).
+    """
+    cbs = _check_loop_args(where, epochs, batch_size, log_every, log, callbacks)
+    g = as_generator(generator, where)
+    h, say = history, (log if log is not None else (lambda line: None))
     if h.diverged:                          # a new call starts afresh; keep the old message
         h.notes.append(f"before epoch {(h.epoch[-1] if h.epoch else 0) + 1}: {h.diverged}")
         h.diverged = None
-    width = output_width(model, x)
-    t_train, l_train, note = prepare_targets(criterion, y, width, x.dtype, where)
-    if tx is not None:                        # one note: the train set's, else the test set's
-        t_test, l_test, test_note = prepare_targets(criterion, ty, width, x.dtype, f"{where} (test set)")
-        note = note or test_note
-    if note and note not in h.notes:
-        h.notes.append(note)
-        say(note)
-    describe_run(h.config, model, criterion, optimizer, batch_size=batch_size, shuffle=shuffle,
-              n_train=len(x), n_test=0 if tx is None else len(tx))
-
-    n, params = len(x), model.parameters()
+    x, t_train, l_train = train
+    n, take = len(x), step.step
     first = (h.epoch[-1] if h.epoch else 0) + 1
     elapsed, clock = (h.time[-1] if h.time else 0.0), time.perf_counter()
     bar = _progress_bar(progress, epochs, -(-n // batch_size))
     last_loss: Tensor | None = None          # the last finite batch loss, for the divergence message
     try:
         for epoch in range(first, first + epochs):
-            snapshot = (model.state_dict(), _clone(optimizer.state_dict())) if check_finite else None
-            lr = current_lr(optimizer)
-            model.train()
-            losses = []
-            for idx in batch_order(n, batch_size, shuffle, g):
-                out = model(x[idx])
-                losses.append(criterion(out, t_train[idx]))
-                model.zero_grad()
-                model.backward(criterion.backward())
-                optimizer.step()
+            snapshot = step.snapshot() if check_finite else None
+            lr = step.lr
+            step.train()
+            order = batch_order(n, batch_size, shuffle, g)
+            if shuffle:                      # the epoch's rows in batch order, once: batches are views
+                perm = torch.cat(order)
+                xs, ts = x.index_select(0, perm), t_train.index_select(0, perm)
+            else:
+                xs, ts = x, t_train
+            losses = [take(xb, tb) for xb, tb in zip(xs.split(batch_size), ts.split(batch_size), strict=True)]
             batch_losses = torch.stack(losses)
-            if check_finite and not _all_finite(batch_losses, params):
-                model.load_state_dict(snapshot[0])
-                optimizer.load_state_dict(snapshot[1])
+            if check_finite and not step.finite(batch_losses):
+                step.restore(snapshot)
                 h.diverged = divergence_message(epoch, batch_losses, last_loss, lr)
                 say(h.diverged)
                 break
             last_loss = batch_losses[-1]
-            _, train_error = measure(model, criterion, x, t_train, l_train)
+            _, train_error = step.measure(x, t_train, l_train)
             test_loss = test_error = None
-            if tx is not None:
-                test_loss, test_error = measure(model, criterion, tx, t_test, l_test)
+            if test is not None:
+                test_loss, test_error = step.measure(*test)
             train_loss = float(batch_losses.mean())
             h.record(epoch, train_loss, train_error, elapsed + time.perf_counter() - clock, lr,
                      test_loss, test_error)
@@ -148,6 +265,20 @@ def fit(model: Module, criterion: Loss, optimizer: Any, train: tuple[Tensor, Ten
         if bar is not None:
             bar.close()
     return h
+
+
+def _check_loop_args(where: str, epochs: int, batch_size: int, log_every: int, log: Any,
+                     callbacks: Callback | Iterable[Callback]) -> list[Callback]:
+    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("log_every", log_every)):
+        positive_int(value, name, where)
+    if log is not None and not callable(log):
+        raise TypeError(f"{where}: log must be None or a callable taking one line (e.g. print), "
+                        f"got {type(log).__name__}")
+    cbs = [callbacks] if callable(callbacks) else list(callbacks)
+    for cb in cbs:
+        if not callable(cb):
+            raise TypeError(f"{where}: every callback must be callable, got {type(cb).__name__}")
+    return cbs
 
 
 def log_line(epoch: int, loss: float, train_error: float, test_error: float | None = None) -> str:
