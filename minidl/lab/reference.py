@@ -2,8 +2,8 @@
 
 ``to_torch(model)`` builds the equivalent torch.nn model holding copies of the same
 weights; ``from_torch(torch_model)`` goes the other way. ``torch_criterion`` and
-``torch_optimizer`` give the matching loss and optimizer, and ``fit_twin`` is minidl.train.fit()
-written with autograd, so a whole training run can be repeated step for step in PyTorch.
+``torch_optimizer`` give the matching loss and optimizer, and ``fit_twin`` is minidl's fit() loop
+with a torch.nn + autograd step (TorchStep), so a whole training run can be repeated step for step in PyTorch.
 
 This is the only framework file that touches torch.nn / torch.optim, and it imports them
 inside the functions, so ``import minidl`` never loads them.
@@ -120,41 +120,89 @@ def torch_optimizer(optimizer: Optimizer, torch_model: Any) -> Any:
     raise TypeError(f"torch_optimizer: no torch.optim equivalent for {type(optimizer).__name__}")
 
 
+class TorchStep:
+    """The torch twin's training step, with what minidl.training.train.run() asks of a step:
+
+        optimizer.zero_grad();  loss = criterion(model(xb), tb);  loss.backward();  optimizer.step()
+
+    measure (eval mode, no_grad), snapshot / restore (state dicts, copied), finite, lr.
+    """
+
+    kind = "torch"
+
+    def __init__(self, model: Any, criterion: Any, optimizer: Any):
+        self.model, self.criterion, self.optimizer = model, criterion, optimizer
+        self.params = list(model.parameters())
+
+    def step(self, xb: torch.Tensor, tb: torch.Tensor) -> torch.Tensor:
+        with torch.enable_grad():
+            self.optimizer.zero_grad()
+            loss = self.criterion(self.model(xb), tb)
+            loss.backward()
+            self.optimizer.step()
+        return loss.detach()
+
+    def train(self) -> None:
+        self.model.train()
+
+    def measure(self, x: torch.Tensor, target: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
+        with torch.no_grad():
+            self.model.eval()
+            out = self.model(x)
+            loss = float(self.criterion(out, target))
+            error = float((out.argmax(dim=1) != labels).sum()) / len(x)
+        self.model.train()
+        return loss, error
+
+    def snapshot(self) -> Any:
+        import copy
+        return ({k: v.detach().clone() for k, v in self.model.state_dict().items()},
+                copy.deepcopy(self.optimizer.state_dict()))
+
+    def restore(self, snapshot: Any) -> None:
+        self.model.load_state_dict(snapshot[0])
+        self.optimizer.load_state_dict(snapshot[1])
+
+    def finite(self, losses: torch.Tensor) -> bool:
+        with torch.no_grad():
+            return bool(torch.stack([torch.isfinite(losses).all()] + [torch.isfinite(p).all() for p in self.params]).all())
+
+    @property
+    def lr(self) -> float:
+        from ..training.train import current_lr
+        return current_lr(self.optimizer)
+
+
 def fit_twin(torch_model: Any, torch_criterion: Any, torch_optimizer: Any, train: tuple[torch.Tensor, torch.Tensor],
              test: tuple[torch.Tensor, torch.Tensor] | None = None, *, epochs: int, batch_size: int = 100,
              shuffle: bool = True, generator: torch.Generator | int | None = None,
              check_finite: bool = True) -> Any:
     """minidl.train.fit() for the torch twin (torch.nn + torch.optim + autograd); returns a History.
 
-    The same loop as fit(), step for step: one ``batch_order(n, batch_size, shuffle, generator)``
-    per epoch (an int seed becomes one torch.Generator), the same target conversion (integer
-    labels -> one-hot for MSELoss; one-hot -> indices for CrossEntropyLoss / NLLLoss), the mean
-    batch loss, the error rates and the test loss in eval mode, and the same divergence rule:
-    a non-finite loss or parameter restores the start of the epoch and stops. Given the twin of
-    a minidl run (to_torch, torch_criterion, torch_optimizer) the two Histories coincide.
+    fit()'s own loop (minidl.training.train.run) with a TorchStep instead of minidl's step: one
+    ``batch_order(n, batch_size, shuffle, generator)`` per epoch (an int seed becomes one
+    torch.Generator), the same target conversion (integer labels -> one-hot for MSELoss; one-hot ->
+    indices for CrossEntropyLoss / NLLLoss), the mean batch loss, the error rates and the test loss
+    in eval mode, and the same divergence rule: a non-finite loss or parameter restores the start of
+    the epoch and stops. Given the twin of a minidl run (to_torch, torch_criterion, torch_optimizer)
+    the two Histories coincide.
     """
-    import copy
-    import time
-
     import torch.nn as nn
 
-    from ..framework.checks import as_generator, positive_int
-    from ..training.data import batch_order
     from ..training.history import History
     from ..training.metrics import check_pair
-    from ..training.train import current_lr, describe_run, divergence_message
+    from ..training.train import describe_run, run
 
     where = "fit_twin"
     if not isinstance(torch_model, nn.Module):
         raise TypeError(f"{where}: torch_model must be a torch.nn.Module (use to_torch), "
                         f"got {type(torch_model).__name__}")
-    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        positive_int(value, name, where)
     x, y = check_pair(train, f"{where} train")
-    g = as_generator(generator, where)
     with torch.no_grad():
+        mode = torch_model.training
         torch_model.eval()
         width = torch_model(x[:1]).shape[1]
+        torch_model.train(mode)
 
     def targets(y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(what the criterion gets, the class labels), converted as fit() converts them."""
@@ -166,46 +214,15 @@ def fit_twin(torch_model: Any, torch_criterion: Any, torch_optimizer: Any, train
         labels = y if integer else y.argmax(dim=1)
         return (labels if isinstance(torch_criterion, (nn.CrossEntropyLoss, nn.NLLLoss)) else y), labels
 
-    t_train, l_train = targets(y)
+    test_set = None
     if test is not None:
         tx, ty = check_pair(test, f"{where} test")
-        t_test, l_test = targets(ty)
+        test_set = (tx, *targets(ty))
     h = History()
     describe_run(h.config, torch_model, torch_criterion, torch_optimizer, batch_size=batch_size,
-              shuffle=shuffle, n_train=len(x), n_test=0 if test is None else len(tx))
-    params, clock = list(torch_model.parameters()), time.perf_counter()
-    last_loss = None                          # the last finite batch loss, for the divergence message
-    for epoch in range(1, epochs + 1):
-        if check_finite:
-            snapshot = ({k: v.detach().clone() for k, v in torch_model.state_dict().items()},
-                        copy.deepcopy(torch_optimizer.state_dict()))
-        lr = current_lr(torch_optimizer)
-        torch_model.train()
-        losses = []
-        with torch.enable_grad():
-            for idx in batch_order(len(x), batch_size, shuffle, g):
-                torch_optimizer.zero_grad()
-                loss = torch_criterion(torch_model(x[idx]), t_train[idx])
-                loss.backward()
-                torch_optimizer.step()
-                losses.append(loss.detach())
-        batch_losses = torch.stack(losses)
-        with torch.no_grad():
-            if check_finite and not bool(torch.stack([torch.isfinite(batch_losses).all()]
-                                                     + [torch.isfinite(p).all() for p in params]).all()):
-                torch_model.load_state_dict(snapshot[0])
-                torch_optimizer.load_state_dict(snapshot[1])
-                h.diverged = divergence_message(epoch, batch_losses, last_loss, lr)
-                break
-            last_loss = batch_losses[-1]
-            torch_model.eval()
-            train_error = float((torch_model(x).argmax(dim=1) != l_train).sum()) / len(x)
-            test_loss = test_error = None
-            if test is not None:
-                out = torch_model(tx)
-                test_loss = float(torch_criterion(out, t_test))
-                test_error = float((out.argmax(dim=1) != l_test).sum()) / len(tx)
-        torch_model.train()
-        h.record(epoch, float(batch_losses.mean()), train_error, time.perf_counter() - clock, lr,
-                 test_loss, test_error)
-    return h
+                 shuffle=shuffle, n_train=len(x), n_test=0 if test is None else len(test[0]))
+    h.config["step"] = TorchStep.kind
+    return run(TorchStep(torch_model, torch_criterion, torch_optimizer), (x, *targets(y)), test_set,
+               epochs=epochs, batch_size=batch_size, shuffle=shuffle, generator=generator, callbacks=(),
+               progress=False, log=None, log_every=1, history=h, check_finite=check_finite, model=torch_model,
+               where=where)
