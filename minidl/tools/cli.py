@@ -102,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="mini-batch size (the last batch of an epoch may be smaller)")
     train.add_argument("--seed", type=non_negative_int, default=0,
                        help="seed of the data, the initial weights and the batch order (run i uses seed + i)")
+    train.add_argument("--readable", action="store_true",
+                       help="train with the readable step (the modules the notebooks derive) instead of "
+                            "the compiled one; same results, slower")
     train.add_argument("--runs", type=positive_int, default=1, metavar="N",
                        help="repeat with N seeds; print one line per run and the mean ± std")
     out = p.add_argument_group("output")
@@ -221,7 +224,7 @@ def train_once(args: argparse.Namespace, seed: int,
                               "seed": seed})
     fit(model, criterion, optimizer, (x, y_fit), (tx, ty_fit), epochs=args.epochs,
         batch_size=args.batch_size, generator=seed, progress=args.progress or False, log=log,
-        log_every=args.log_every, history=history)
+        log_every=args.log_every, history=history, fast=not args.readable)
     return {"model": model, "history": history,
             "train_error": evaluate(model, criterion, x, y_fit)[1],
             "test_error": evaluate(model, criterion, tx, ty_fit)[1],

@@ -50,7 +50,7 @@ def test_help_shows_every_flag_with_defaults_and_examples(capsys):
     assert code == 0
     flags = ["--dataset", "--n-train", "--n-test", "--noise", "--standardize", "--no-standardize",
              "--activation", "--init", "--init-scale", "--dtype", "--loss", "--optimizer", "--lr",
-             "--momentum", "--nesterov", "--epochs", "--batch-size", "--seed", "--runs", "--log-every",
+             "--momentum", "--nesterov", "--epochs", "--batch-size", "--seed", "--readable", "--runs", "--log-every",
              "--quiet", "--progress", "--save", "--plot"]
     for flag in flags:
         assert re.search(rf"(^|[\s,]){flag}([\s,=]|$)", out, re.M), flag
@@ -174,3 +174,21 @@ def test_progress_bar_and_divergence(capsys):
     assert code == 1 and FINAL.fullmatch(out.strip())
     assert re.fullmatch(r"minidl: run 1 \(seed 0\): diverged at epoch \d+ .*Learning rate too high\? "
                         r"\(lr=1e\+06\).*\n", err)
+
+
+def test_readable_trains_the_readable_step_to_the_same_run(capsys, monkeypatch):
+    import minidl.tools.cli as cli
+    steps = []
+    real_fit = cli.fit
+
+    def recording_fit(*args, **kwargs):
+        history = real_fit(*args, **kwargs)
+        steps.append(history.config["step"])
+        return history
+
+    monkeypatch.setattr(cli, "fit", recording_fit)
+    code, fast_out, _ = run(capsys, "--epochs", "3", "--dtype", "float64", *SMALL)
+    code2, readable_out, _ = run(capsys, "--epochs", "3", "--dtype", "float64", "--readable", *SMALL)
+    assert code == code2 == 0 and steps == ["compiled", "readable"], steps
+    strip = lambda out: [line for line in out.splitlines()[1:] if not line.startswith("final")]
+    assert strip(readable_out) == strip(fast_out) and len(strip(fast_out)) == 3   # the same epochs, printed
