@@ -1016,7 +1016,7 @@ def compare_gradients(mine: dict[str, Tensor], reference: dict[str, Tensor], *, 
             idx = tuple(int(i) for i in torch.unravel_index(excess.argmax(), excess.shape))
             result.rows.append((name, "WRONG", worst, idx))
             lines.append(f"{shown} WRONG (max |diff| {worst:.3g}, worst at index {idx}: "
-                         f"{float(a[idx]):.6g} vs {float(b[idx]):.6g})")
+                         f"{float(a[idx]) + 0.0:.6g} vs {float(b[idx]) + 0.0:.6g})")      # + 0.0: no "-0"
     extra = [k for k in mine if k not in reference]
     if extra:
         lines.append(f"(not compared, no reference: {', '.join(extra)})")
