@@ -5,7 +5,7 @@
       │                                            ├─ build/autograder/NN_x.zip   all tests (make grade)
       │                                            └─ build/autograder/NN_x.ipynb the solutions, otter format
       └─ otherwise ─ solution regions → their prompts, those cells' outputs cleared → build/student/
-    every other file under the notebooks' folder (data, figures, results/) is copied alongside.
+    every other file git tracks under the notebooks' folder (data, figures, results/) is copied alongside.
 
     python -m course.editions [NOTEBOOK_OR_FOLDER ...] [--out build] [--run-tests]
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -72,12 +73,23 @@ def assign(src: Path, out: Path, run_tests: bool) -> Path:
 
 
 def copy_support_files(folder: Path, student: Path) -> None:
-    """Every file under folder except notebooks and caches, same relative paths."""
-    for f in sorted(folder.rglob("*")):
+    """Every file under folder that git tracks (so nothing a notebook run wrote, such as a file of
+    the instructor's solutions), except notebooks and caches, at the same relative paths."""
+    for f in support_files(folder):
         rel = f.relative_to(folder)
-        if f.is_file() and f.suffix != ".ipynb" and not SKIP.intersection(rel.parts):
-            (student / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(f, student / rel)
+        (student / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(f, student / rel)
+
+
+def support_files(folder: Path) -> list[Path]:
+    """Files under folder tracked by git (all files outside a git checkout), minus notebooks and caches."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--", "."], cwd=folder, capture_output=True)
+    if listed.returncode == 0:
+        files = [folder / name for name in listed.stdout.decode().split("\0") if name]
+    else:
+        files = [f for f in folder.rglob("*") if f.is_file()]
+    return sorted(f for f in files if f.is_file() and f.suffix != ".ipynb"
+                  and not SKIP.intersection(f.relative_to(folder).parts))
 
 
 def notebooks_in(paths: list[Path]) -> list[Path]:
