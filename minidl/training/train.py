@@ -131,14 +131,17 @@ _PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # optimizer ->
 def training_step(model: Module, criterion: Loss, optimizer: Any, fast: bool = True) -> ReadableStep:
     """The step fit() repeats: compiled where ``fast.supports`` it (and ``fast``), readable otherwise.
 
-    A compiled plan is kept per optimizer and reused while the model and criterion are the same
-    objects, so fit(epochs=1) called again and again (a live widget) compiles once.
+    A compiled plan is kept per optimizer and reused while the model is the same object made of
+    the same layers (and the loss of the same kind), so fit(epochs=1) called again and again (a
+    live widget) compiles once.
     """
     if not fast or _fast.supports(model, criterion, optimizer) is not None:
         return ReadableStep(model, criterion, optimizer)
     kept = _PLANS.get(optimizer)
-    if kept is not None and kept[0] is model and kept[1] is criterion and kept[2].matches(model):
+    if kept is not None and kept[0] is model and type(kept[1]) is type(criterion) \
+            and kept[1].reduction == criterion.reduction and kept[2].matches(model):
         plan = kept[2]
+        plan.criterion = criterion
     else:
         plan = _fast.compile(model, criterion, optimizer)
         _PLANS[optimizer] = (model, criterion, plan)

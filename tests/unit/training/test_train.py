@@ -14,7 +14,7 @@ from minidl.training.data import batch_order, disk, one_hot, standardize
 from minidl.training.history import History
 from minidl.framework.layers import Dropout, Linear
 from minidl.framework.losses import CrossEntropyLoss, MSELoss, NLLLoss
-from minidl.framework.module import Sequential
+from minidl.framework.module import Module, Sequential
 from minidl.framework.optim import SGD, Adam
 from minidl.training.train import StopTraining, accuracy, build_mlp, evaluate, fit, log_line, predict
 
@@ -234,28 +234,30 @@ def test_bad_targets_are_reported():
 
 
 # -- divergence --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("fast", [True, False], ids=["compiled", "readable"])
 @pytest.mark.parametrize("activation", ["relu", "tanh"])
-def test_divergence_restores_the_start_of_the_epoch_and_training_can_go_on(activation):
+def test_divergence_restores_the_start_of_the_epoch_and_training_can_go_on(activation, fast):
     model, opt, train, test = setup(activation=activation, n=1000)
     criterion = MSELoss()
-    h = fit(model, criterion, opt, train, test, epochs=2, generator=0)
+    h = fit(model, criterion, opt, train, test, epochs=2, generator=0, fast=fast)
     before_model = model.state_dict()
     before_opt = [t.clone() for t in _tensors(opt.state_dict())]
     assert len(before_opt) >= len(model.parameters())                 # the momentum buffers
     opt.lr = 1e6
     lines = []
-    h = fit(model, criterion, opt, train, test, epochs=5, history=h, log=lines.append, generator=1)
+    h = fit(model, criterion, opt, train, test, epochs=5, history=h, log=lines.append, generator=1, fast=fast)
     assert h.diverged and lines[-1] == h.diverged
     assert re.match(r"diverged at epoch 3 \(batch \d+\): loss became (nan|inf); last finite loss", h.diverged)
     assert "learning rate too high" in h.diverged.lower() and "lr=1e+06" in h.diverged
     assert len(h) == 2                                                # the diverging epoch is not recorded
+    assert h.config["step"] == ("compiled" if fast else "readable")
     assert all(torch.isfinite(p.data).all() for p in model.parameters())
     assert states_equal(model.state_dict(), before_model)
     assert all(torch.equal(a, b) for a, b in zip(before_opt, _tensors(opt.state_dict()), strict=True))
     assert opt.lr == 1e6                                              # as it was when the epoch started
     # lower the learning rate and go on: the same History, numbering continued
     opt.lr = 0.05
-    h = fit(model, criterion, opt, train, test, epochs=2, history=h)
+    h = fit(model, criterion, opt, train, test, epochs=2, history=h, fast=fast)
     assert h.diverged is None and h.epoch == [1, 2, 3, 4]
     assert any(n.startswith("before epoch 3: diverged at epoch 3") for n in h.notes)
     assert all(torch.isfinite(torch.tensor(h.train_loss)))
@@ -309,6 +311,70 @@ def test_check_finite_false_lets_a_divergence_run_on():
     opt.lr = 1e6
     h = fit(model, MSELoss(), opt, train, test, epochs=3, check_finite=False)
     assert h.diverged is None and len(h) == 3 and not all(torch.isfinite(torch.tensor(h.train_loss)))
+
+
+# -- the compiled step and the readable one --------------------------------------------------------------
+@pytest.mark.parametrize("loss, optimizer", [("mse", "sgd"), ("ce", "sgd"), ("mse", "adam"), ("ce", "adam")])
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_fit_compiled_and_readable_give_the_same_run_in_float64(activation, loss, optimizer):
+    """Identical error counts and parameters; losses equal to 1e-12 relative (the compiled MSE sums by a
+    dot product, rounded differently in the last bits)."""
+    runs = []
+    for fast in (True, False):
+        model, _, train, test = setup(activation=activation, n=300, dtype=torch.float64)
+        opt = SGD(model.parameters(), lr=0.1, momentum=0.9) if optimizer == "sgd" else Adam(model.parameters(), lr=0.01)
+        criterion = MSELoss() if loss == "mse" else CrossEntropyLoss()
+        h = fit(model, criterion, opt, train, test, epochs=6, batch_size=64, generator=3, fast=fast)
+        runs.append((h, model))
+    (h, model), (r, ref) = runs
+    assert (h.config["step"], r.config["step"]) == ("compiled", "readable")
+    assert h.train_error == r.train_error and h.test_error == r.test_error
+    for a, b in zip(h.train_loss + h.test_loss, r.train_loss + r.test_loss, strict=True):
+        assert abs(a - b) <= 1e-12 * abs(b), (a, b)
+    assert all(torch.equal(p.data, q.data) for p, q in zip(model.parameters(), ref.parameters(), strict=True))
+    assert h.train_loss[-1] < 0.8 * h.train_loss[0]                   # it did train
+
+
+def test_fit_compiles_what_fast_supports_and_runs_the_rest_readable():
+    train, test = course_data(0, 200)
+
+    class Square(Module):                                            # a learner's own module
+        def forward(self, x):
+            self.x = x
+            return x * x
+
+        def backward(self, grad_output):
+            return 2 * self.x * grad_output
+
+    torch.manual_seed(0)
+    models = {"compiled": build_mlp(), "readable (dropout)": build_mlp(dropout=0.2),
+              "readable (own module)": Sequential(Linear(2, 8), Square(), Linear(8, 2))}
+    for expected, model in models.items():
+        h = fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.05), train, test, epochs=2)
+        assert h.config["step"] == expected.split()[0], expected
+    model = build_mlp()
+    h = fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.05), train, epochs=1, fast=False)
+    assert h.config["step"] == "readable"
+    with pytest.raises(TypeError, match="fit: fast must be True or False, got 'yes'"):
+        fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.05), train, epochs=1, fast="yes")
+
+
+def test_fit_called_epoch_by_epoch_compiles_once_and_equals_one_call(monkeypatch):
+    from minidl.training import fast as fast_module
+    compiled = []
+    real = fast_module.compile
+    monkeypatch.setattr(fast_module, "compile", lambda *a: compiled.append(1) or real(*a))
+    runs = []
+    for per_call in (4, 1):
+        model, opt, train, test = setup(dtype=torch.float64)
+        g, h = torch.Generator().manual_seed(5), None
+        for _ in range(4 // per_call):
+            h = fit(model, MSELoss(), opt, train, test, epochs=per_call, generator=g, history=h)
+        runs.append((h, model))
+    assert len(compiled) == 2                                         # once per optimizer, not per call
+    (a, ma), (b, mb) = runs
+    assert a.train_loss == b.train_loss and a.test_error == b.test_error and a.epoch == b.epoch == [1, 2, 3, 4]
+    assert all(torch.equal(p.data, q.data) for p, q in zip(ma.parameters(), mb.parameters(), strict=True))
 
 
 # -- evaluate, predict, accuracy -------------------------------------------------------------------------
