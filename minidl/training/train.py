@@ -239,7 +239,7 @@ def run(step: Any, train: tuple[Tensor, Tensor, Tensor], test: tuple[Tensor, Ten
                 xs, ts = x.index_select(0, perm), t_train.index_select(0, perm)
             else:
                 xs, ts = x, t_train
-            losses = [take(xb, tb) for xb, tb in zip(xs.split(batch_size), ts.split(batch_size), strict=True)]
+            losses = [take(xs[i:i + batch_size], ts[i:i + batch_size]) for i in range(0, n, batch_size)]
             batch_losses = torch.stack(losses)
             if check_finite and not step.finite(batch_losses):
                 step.restore(snapshot)
