@@ -50,7 +50,7 @@ class ReLU(_Elementwise):
         return x.clamp(min=0)
 
     def derivative(self, x: Tensor) -> Tensor:
-        return (x > 0).to(x.dtype)
+        return x > 0                    # a bool mask: grad_output * mask needs no float copy of it
 
 
 class LeakyReLU(_Elementwise):

@@ -47,7 +47,7 @@ class Linear(Module):
     def backward(self, grad_output: Tensor) -> Tensor:
         x = self._saved("x")
         self._check_grad(grad_output, (x.shape[0], self.out_features))
-        self.weight.grad += grad_output.T @ x               # (out, in)
+        self.weight.grad.addmm_(grad_output.T, x)           # weight.grad += (dL/dy)ᵀ x  (out, in), no temporary
         if self.bias is not None:
             self.bias.grad += grad_output.sum(dim=0)        # (out,)
         return grad_output @ self.weight.data               # (N, in)
