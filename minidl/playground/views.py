@@ -1,14 +1,22 @@
-"""The playground's pictures: one matplotlib Figure, artists made once, updated in place.  Notebook 10
+"""The playground's pictures: one matplotlib Figure drawing a Frame (playground.state).   Notebook 10
 
 Panels: the decision boundary (probability heatmap, 0.5 contour, train/test points, mistakes),
-loss and error curves, the gradient norm of every Linear layer, and what each unit of the
-first hidden layers responds to over the input square. One Figure for the app's lifetime
-(never in pyplot, so no figures pile up); a change of architecture rebuilds its axes in place.
+loss and error curves, the gradient norm of every Linear layer, and what each unit of the first
+hidden layers responds to over the input square. One Figure for the app's lifetime (never in
+pyplot, so no figures pile up); a change of architecture rebuilds its axes in place.
 
-Two ways to show it, the same artists and the same ``draw()`` either way:
+A frame is cheap because most of the Figure does not change: axes, ticks, labels and titles are
+rendered once (a *full draw*) and kept as a background; every frame restores that background and
+draws only the artists that move (they are ``animated``: a full draw leaves them to us) — this is
+matplotlib's blitting. A full draw happens only when the background changes: the first frame, a
+new architecture, axis limits that grow (the curves' limits move in steps: 10, 20, 50, 100 ...
+epochs; loss decades), or a zoom/pan from the toolbar. ``update(frame)`` sets the artists,
+``draw()`` renders (full or blitted), ``png()`` encodes the result.
+
+Two ways to show it, the same artists either way:
   * ``canvas="ipympl"`` (the default where ipympl is installed, as ``%matplotlib widget`` does):
-    the Figure's canvas *is* the widget; ``fig.canvas.draw()`` renders with Agg and pushes the
-    changed pixels to the page; the toolbar zooms and pans.
+    the Figure's canvas *is* the widget; a frame goes to the page as the pixels that changed;
+    the toolbar zooms and pans.
   * ``canvas="image"``: the Figure is rendered with Agg into a PNG that an ``ipywidgets.Image``
     shows (a frame replaces the last without flicker): no front-end extension needed at all.
 """
@@ -20,21 +28,22 @@ import math
 import warnings
 from typing import Any
 
+import contourpy
 import numpy as np
-import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib import colormaps
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from PIL import Image
 
-from ..tools.viz import STYLE, decision_grid
+from ..tools.viz import STYLE
+from .state import GRID, UNIT_GRID, UNIT_LAYERS, UNITS, Frame
 
-GRID = 60           # heatmap resolution: 60 × 60 model evaluations per frame
-UNITS = 6           # unit heatmaps shown per hidden layer
-UNIT_LAYERS = 2     # ... for the first two hidden layers
+CENTRES = (np.arange(GRID) + 0.5) / GRID          # the boundary's pixel centres (viz.decision_grid)
 
 
 class Views:
-    """Owns the Figure and its artists; ``update(app)`` refreshes them from the app's state."""
+    """Owns the Figure and its artists; ``update(frame)`` refreshes them, ``draw()`` renders."""
 
     def __init__(self, n_linear: int, canvas: str = "image", figsize: tuple[float, float] = (8.6, 7.2),
                  dpi: int = 80):
@@ -52,6 +61,8 @@ class Views:
             c.toolbar_position = "right"
         else:
             FigureCanvasAgg(self.fig)
+        self.fig.canvas.mpl_connect("draw_event", self._on_full_draw)
+        self.full_draws = 0
         self.rebuild(n_linear)
 
     def rebuild(self, n_linear: int) -> None:
@@ -64,19 +75,28 @@ class Views:
         self.ax_loss, self.ax_error = right.subplots(2, 1, sharex=True)
         grad_fig, self.units_fig = bottom.subfigures(1, 2, width_ratios=[1.0, 2.0])
         self.ax_grad = grad_fig.subplots()
-        self.unit_axes = self.units_fig.subplots(UNIT_LAYERS, UNITS, squeeze=False)
+        self.ax_units = self.units_fig.subplots()
         self._setup(n_linear)
+        self.ax_error.set_xlim(0.5, 20000.5)              # lay out once, room for the widest tick labels,
+        self.ax_loss.set_ylim(1e-5, 10)                   # then keep the positions: a full draw stays cheap
+        self.fig.get_layout_engine().execute(self.fig)
+        self.fig.set_layout_engine("none")
+        self._background: Any = None
+        self._limits: tuple | None = None
+        self._train_points: np.ndarray | None = None
+        self._test_points: np.ndarray | None = None
 
     def _setup(self, n_linear: int) -> None:
         ax = self.ax_boundary
-        cmap = _two_class_cmap()
-        self.im = ax.imshow(np.full((GRID, GRID), 0.5), origin="lower", extent=(0, 1, 0, 1), cmap=cmap,
+        self.im = ax.imshow(np.full((GRID, GRID), 0.5), origin="lower", extent=(0, 1, 0, 1), cmap=_two_class_cmap(),
                             vmin=0, vmax=1, interpolation="bilinear")
-        self.contour = None
-        kw = dict(s=12, edgecolors="white", linewidths=0.3)
-        self.train_pts = ax.scatter([], [], marker="o", **kw)
-        self.test_pts = ax.scatter([], [], marker="^", **kw)
-        self.mistakes = ax.scatter([], [], s=36, facecolors="none", edgecolors=STYLE["mistakes"], linewidths=0.9)
+        self.contour = LineCollection([], colors=STYLE["boundary"], linewidths=1.2)
+        ax.add_collection(self.contour, autolim=False)
+        def markers(marker: str, cls: int) -> Any:     # Line2D markers: stamped, far cheaper than a scatter
+            return ax.plot([], [], marker, ms=3.6, mfc=STYLE[f"class{cls}"], mec="white", mew=0.3)[0]
+        self.train_pts = [markers("o", c) for c in (0, 1)]
+        self.test_pts = [markers("^", c) for c in (0, 1)]
+        self.mistakes = ax.plot([], [], "o", ms=6.5, mfc="none", mec=STYLE["mistakes"], mew=0.9)[0]
         ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="$x_1$", ylabel="$x_2$")
         ax.set_title("decision boundary", fontsize=10)
 
@@ -91,96 +111,143 @@ class Views:
         self.diverged_text = self.ax_loss.text(0.02, 0.05, "", transform=self.ax_loss.transAxes,
                                                color=STYLE["diverged"], fontsize=9)
 
-        self.bars = self.ax_grad.bar(range(1, n_linear + 1), np.ones(n_linear), color="#56B4E9")
+        self.bars = list(self.ax_grad.bar(range(1, n_linear + 1), np.ones(n_linear), color="#56B4E9"))
         self.ax_grad.set_yscale("log")
-        self.ax_grad.set_ylim(1e-6, 1e2)
         self.ax_grad.set_xticks(range(1, n_linear + 1))
         self.ax_grad.set_xlabel("Linear layer")
         self.ax_grad.set_title("gradient norm ‖∂L/∂W‖", fontsize=10)
 
-        self.unit_images = []
-        for row in self.unit_axes:
-            for axis in row:
-                axis.set_axis_off()                # no ticks to lay out: a cheaper frame
-                self.unit_images.append(axis.imshow(np.zeros((GRID // 2, GRID // 2)), origin="lower",
-                                                    extent=(0, 1, 0, 1), cmap="RdBu_r", vmin=-1, vmax=1))
+        self.ax_units.set_axis_off()               # no ticks to lay out: a cheaper frame
+        cmap = colormaps["RdBu_r"].with_extremes(bad="white")  # nan: the gaps, and units the layer lacks
+        self.units = self.ax_units.imshow(np.full(MOSAIC, np.nan), origin="upper", cmap=cmap, vmin=-1, vmax=1,
+                                          interpolation="nearest")
         self.units_fig.suptitle("what the units of hidden layers 1 (top) and 2 respond to over the input square",
-                           fontsize=9)
+                                fontsize=9)
+        self.moving = [self.im, self.contour, *self.train_pts, *self.test_pts, self.mistakes, *self.loss_lines,
+                       *self.error_lines, self.diverged_text, *self.bars, self.units]
+        for artist in self.moving:
+            artist.set_animated(True)
 
     # -- refresh --------------------------------------------------------------------------------------
-    def update(self, app: Any) -> None:
-        model, raw = app.model, app.raw
-        transform = app.transform
-        _, _, p = decision_grid(model, (0, 1, 0, 1), GRID, app.output_mode, transform)
+    def update(self, frame: Frame) -> None:
+        """Set every artist from ``frame``; the limits they need decide whether the next draw is full."""
+        p = frame.boundary
         self.im.set_data(p)
-        if self.contour is not None:
-            self.contour.remove()
-        xs = np.linspace(0.5 / GRID, 1 - 0.5 / GRID, GRID)
-        self.contour = self.ax_boundary.contour(xs, xs, p, levels=[0.5], colors=STYLE["boundary"],
-                                                linewidths=1.2) if p.min() < 0.5 < p.max() else None
+        self.contour.set_segments(_contour(p) if p.min() < 0.5 < p.max() else [])
 
-        self._points(self.train_pts, raw["x_train"], raw["y_train"])
-        show_test = app.show_test.value
-        self._points(self.test_pts, raw["x_test"] if show_test else None, raw["y_test"])
-        wrong = [app.mistakes(raw["x_train"], raw["y_train"])]
-        if show_test:
-            wrong.append(app.mistakes(raw["x_test"], raw["y_test"]))
-        pts = np.concatenate(wrong) if wrong else np.zeros((0, 2))
-        self.mistakes.set_offsets(pts if len(pts) else np.zeros((0, 2)))
+        if frame.train[0] is not self._train_points:          # new points only after a reset
+            self._train_points = frame.train[0]
+            _points(self.train_pts, *frame.train)
+        test = None if frame.test is None else frame.test[0]
+        if test is not self._test_points:                     # shown or hidden, or new points
+            self._test_points = test
+            _points(self.test_pts, *(frame.test or (np.zeros((0, 2)), np.zeros(0))))
+        self.mistakes.set_data(frame.mistakes[:, 0], frame.mistakes[:, 1])
 
-        h = app.history
-        for lines, train, test in ((self.loss_lines, h.train_loss, h.test_loss),
-                                   (self.error_lines, h.train_error, h.test_error)):
-            scale = 100.0 if lines is self.error_lines else 1.0
-            lines[0].set_data(h.epoch, np.asarray(train) * scale)
-            lines[1].set_data(h.epoch[:len(test)], np.asarray(test) * scale)
-        for axis in (self.ax_loss, self.ax_error):
-            axis.relim()
-            axis.autoscale_view()
-        if h.epoch:
-            self.ax_error.set_xlim(0.5, max(h.epoch[-1], 10) + 0.5)
-        self.diverged_text.set_text(app.message if h.diverged else "")
+        e = frame.epochs
+        self.loss_lines[0].set_data(e, frame.train_loss)
+        self.loss_lines[1].set_data(e[:len(frame.test_loss)], frame.test_loss)
+        self.error_lines[0].set_data(e, 100 * frame.train_error)
+        self.error_lines[1].set_data(e[:len(frame.test_error)], 100 * frame.test_error)
+        self.diverged_text.set_text(frame.note)
 
-        norms = app.gradient_norms()
+        norms = frame.gradient_norms
         for bar, norm in zip(self.bars, norms, strict=False):
-            bar.set_height(max(norm, 1e-7))
-        top = max([n for n in norms if math.isfinite(n)] + [1e-6])
-        self.ax_grad.set_ylim(1e-6, max(1e2, top * 3))
+            bar.set_height(max(norm, 1e-7) if math.isfinite(norm) else 1e-7)
 
-        grid = torch.from_numpy(_unit_grid()).to(model.parameters()[0].data.dtype)
-        acts = app.unit_activations(grid)
-        for k, image in enumerate(self.unit_images):
-            layer, unit = divmod(k, UNITS)
-            axis = image.axes
-            if layer < len(acts) and unit < acts[layer].shape[1]:
-                a = acts[layer][:, unit].reshape(GRID // 2, GRID // 2).numpy()
-                scale = float(np.abs(a).max()) or 1.0
-                image.set_data(a / scale)
-                axis.set_visible(True)
-            else:
-                axis.set_visible(False)
+        self.units.set_data(_mosaic(frame.units))
 
-    @staticmethod
-    def _points(artist: Any, x: torch.Tensor | None, y: torch.Tensor) -> None:
-        if x is None:
-            artist.set_offsets(np.zeros((0, 2)))
+        losses = np.concatenate([frame.train_loss, frame.test_loss])
+        limits = (_epoch_limit(e[-1] if len(e) else 0), _decades(losses[np.isfinite(losses) & (losses > 0)]),
+                  _percent_limit(100 * np.concatenate([frame.train_error, frame.test_error])),
+                  _decades(np.array([n for n in norms if math.isfinite(n) and n > 0]), low=1e-6, high=1e2))
+        if limits != self._limits:
+            self._limits = limits
+            self._background = None                       # the next draw is a full one
+            self.ax_error.set_xlim(0.5, limits[0] + 0.5)
+            self.ax_loss.set_ylim(*limits[1])
+            self.ax_error.set_ylim(0, limits[2])
+            self.ax_grad.set_ylim(*limits[3])
+
+    def draw(self, live: bool = False) -> None:
+        """Render the Figure: restore the background and draw the moving artists, or draw it all when
+        the background changed. With ipympl this also sends the frame (the changed pixels) to the page;
+        ``live``: more frames follow at once (ipympl without a page then skips its data-URL copy)."""
+        canvas = self.fig.canvas
+        canvas.live = live
+        if self._background is None:
+            canvas.draw()                                # -> _on_full_draw: background, then the artists
             return
-        artist.set_offsets(x.numpy())
-        artist.set_color([STYLE["class1"] if v else STYLE["class0"] for v in y.tolist()])
+        canvas.restore_region(self._background)
+        self._draw_moving()
+        if self.canvas == "ipympl":
+            canvas.blit(self.fig.bbox)
 
-    def draw(self) -> None:
-        """Render the Figure; with ipympl this also sends the new frame to the page."""
-        self.fig.canvas.draw()
-        if self.fig.get_layout_engine() is not None:      # lay out once, then keep the positions
-            self.fig.set_layout_engine("none")
+    def _on_full_draw(self, event: Any) -> None:
+        """After every full draw (ours, or the toolbar's zoom and pan): keep it, add the moving artists."""
+        self.full_draws += 1
+        self._background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
+        self._draw_moving()
+
+    def _draw_moving(self) -> None:
+        for artist in self.moving:
+            self.fig.draw_artist(artist)
 
     def png(self) -> bytes:
-        """Render with Agg and encode fast (zlib level 1): a frame costs tens of ms, not hundreds."""
+        """Render with Agg and encode fast (zlib level 1)."""
         self.draw()
-        canvas = self.fig.canvas
         buffer = io.BytesIO()
-        Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3]).save(buffer, format="png", compress_level=1)
+        Image.fromarray(np.asarray(self.fig.canvas.buffer_rgba())[..., :3]).save(buffer, format="png",
+                                                                                  compress_level=1)
         return buffer.getvalue()
+
+
+def _points(lines: list[Any], x: np.ndarray, y: np.ndarray) -> None:
+    for cls, line in enumerate(lines):
+        line.set_data(x[y == cls, 0], x[y == cls, 1])
+
+
+GAP = 3                                                    # pixels between unit heatmaps
+MOSAIC = (UNIT_LAYERS * (UNIT_GRID + GAP) - GAP, UNITS * (UNIT_GRID + GAP) - GAP)
+
+
+def _mosaic(units: tuple[np.ndarray, ...]) -> np.ndarray:
+    """One image of every unit heatmap (row: hidden layer; y up in each tile), each scaled to [-1, 1]:
+    one image to draw instead of twelve."""
+    out = np.full(MOSAIC, np.nan)
+    for layer, maps in enumerate(units[:UNIT_LAYERS]):
+        for unit, a in enumerate(maps[:UNITS]):
+            r, c = layer * (UNIT_GRID + GAP), unit * (UNIT_GRID + GAP)
+            out[r:r + UNIT_GRID, c:c + UNIT_GRID] = a[::-1] / (float(np.abs(a).max()) or 1.0)
+    return out
+
+
+def _contour(p: np.ndarray) -> list[np.ndarray]:
+    """The 0.5 level of P(class 1) as polylines (contourpy: what ax.contour uses, without a new artist)."""
+    return list(contourpy.contour_generator(CENTRES, CENTRES, p).lines(0.5))
+
+
+def _epoch_limit(epoch: float) -> int:
+    """The x-axis end: 10, 20, 50, 100, 200, ... the first at or above ``epoch``."""
+    limit = 10
+    while limit < epoch:
+        limit = limit * 5 // 2 if str(limit)[0] == "2" else limit * 2
+    return limit
+
+
+def _decades(values: np.ndarray, low: float | None = None, high: float | None = None) -> tuple[float, float]:
+    """Log-axis limits: whole decades around ``values`` (at least [low, high] when given)."""
+    if not len(values):
+        return (low or 1e-2, high or 1.0)
+    lo, hi = 10.0 ** math.floor(math.log10(values.min())), 10.0 ** math.ceil(math.log10(values.max() * 1.5))
+    lo, hi = min(lo, hi / 10), max(hi, lo * 10)
+    return (min(lo, low) if low else lo, max(hi, high) if high else hi)
+
+
+def _percent_limit(values: np.ndarray) -> float:
+    finite = values[np.isfinite(values)]
+    top = float(finite.max()) if len(finite) else 50.0
+    return next(v for v in (5, 10, 20, 30, 40, 50, 60, 80, 100, 1e9) if top * 1.05 <= v)
 
 
 _CANVAS: Any = None
@@ -192,28 +259,28 @@ def _ipympl_canvas() -> Any:
     Displayed on its own, a Canvas records its first frame (as a data URL) and its size while
     IPython displays it; inside a VBox it never is, and the page then draws a frame that is not
     there yet, fails, and leaves the canvas 0×0. So this one records both at every frame drawn
-    before the page has connected (and stores the data URL whole: ipympl 0.10 stores bare base64).
+    before the page has connected (the data URL stored whole, as ipympl 0.10 does not, and encoded
+    fast: zlib level 1), except frames drawn while training, which the next one replaces.
     """
     global _CANVAS
     if _CANVAS is None:
         from ipympl.backend_nbagg import Canvas
 
         class AppCanvas(Canvas):
+            live = False                                  # set by Views.draw: another frame follows soon
+
             def send_binary(self, data: Any) -> None:
-                super().send_binary(data)
-                if self.syncing_data_url:
-                    if self._data_url and not self._data_url.startswith("data:"):
-                        self._data_url = "data:image/png;base64," + self._data_url
+                if self.syncing_data_url and not self.live:   # no page yet: keep the frame as a data URL
+                    import base64
+                    pixels = self._last_buff.view(dtype=np.uint8).reshape((*self._last_buff.shape, 4))
+                    with io.BytesIO() as png:
+                        Image.fromarray(pixels).save(png, format="png", compress_level=1)
+                        self._data_url = "data:image/png;base64," + base64.b64encode(png.getvalue()).decode()
                     dpi = self.figure.get_dpi()
                     self._size = (self.figure.get_figwidth() * dpi, self.figure.get_figheight() * dpi)
+                self.send({"data": '{"type": "binary"}'}, buffers=[data])
         _CANVAS = AppCanvas
     return _CANVAS
-
-
-def _unit_grid() -> np.ndarray:
-    xs = np.linspace(0, 1, GRID // 2)
-    gx, gy = np.meshgrid(xs, xs)
-    return np.stack([gx.ravel(), gy.ravel()], axis=1)
 
 
 def _two_class_cmap() -> Any:

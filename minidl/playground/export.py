@@ -1,0 +1,107 @@
+"""Export: the Python that reproduces a playground run, and its trained weights.   Notebook 10
+
+``code(spec, run, batch_size)`` replays the run to its last epoch: the same data, initial weights
+and batch order. A minidl run is built by ``minidl.training.models.recipe_code`` (the one builder
+from names) and trained by ``md.fit``; a learner's run by their own classes and the readable loop
+written out. ``weights(run)`` is a state_dict (minidl) or the param() values by layer (a learner's),
+as torch.save bytes; ``download_link`` wraps them in a data-URL link.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import replace
+
+import torch
+
+from ..framework.optim import SGD
+from ..training.models import recipe_code
+from .learner import ACTIVATIONS, LOSSES, LearnerRun
+from .run import DataSpec, MinidlRun, Run
+
+
+def data_code(spec: DataSpec) -> str:
+    if spec.name == "your CSV":
+        load = "x, y = md.data.load_csv('your.csv')   # then rescaled to [0, 1]² as in the app\n"
+    else:
+        load = f"x, y = md.data.make_dataset({spec.name!r}, {spec.points}, noise={spec.noise}, generator={spec.seed})\n"
+    std = "x_train, x_test, mean, std = md.data.standardize(x_train, x_test)\n" if spec.standardize else ""
+    return (f"{load}x_train, y_train, x_test, y_test = md.data.train_test_split(x, y, {spec.test_fraction}, "
+            f"generator={spec.seed})\n{std}")
+
+
+def _lr_note(run: Run) -> str:
+    lrs = sorted(set(run.history.lr))
+    return f"# note: the learning rate was changed while training ({lrs}); this replays the last one\n" \
+        if len(lrs) > 1 else ""
+
+
+def code(spec: DataSpec, run: Run, batch_size: int) -> str:
+    """Python that reproduces ``run`` to its last epoch."""
+    head = "import torch\nimport minidl as md\n"
+    if isinstance(run, LearnerRun):
+        head += f"import {run.fw.name} as F      # your classes\n"
+    head += f"\ntorch.set_num_threads(1)\n{data_code(spec)}"
+    epochs = max(run.epoch, 1)
+    if isinstance(run, LearnerRun):
+        return _learner_code(head, run, epochs, batch_size, spec.seed)
+    if not isinstance(run, MinidlRun):
+        raise TypeError(f"export.code: expected a MinidlRun or a LearnerRun, got {type(run).__name__}")
+    recipe, optim = run.recipe, run.optim          # the values in force: the sliders apply live
+    if isinstance(optim, SGD):
+        g = optim.param_groups[0]
+        recipe = replace(recipe, lr=optim.lr, momentum=g["momentum"], nesterov=g["nesterov"])
+    else:
+        recipe = replace(recipe, lr=optim.lr)
+    return (f"{head}{recipe_code(recipe)}{_lr_note(run)}"
+            f"history = md.fit(model, criterion, optimizer, (x_train, y_train), (x_test, y_test),\n"
+            f"                 epochs={epochs}, batch_size={batch_size}, "
+            f"generator=torch.Generator().manual_seed({spec.seed}))\n"
+            "print(history)\n")
+
+
+def _learner_code(head: str, run: LearnerRun, epochs: int, batch_size: int, seed: int) -> str:
+    sizes = run.sizes
+    act = ACTIVATIONS[run.activation]
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        layers.append(f"F.Linear({a}, {b})")
+        if i < len(sizes) - 2:
+            layers.append(f"F.{act}()")
+    mse = run.loss == "MSE"
+    return (f"{head}torch.manual_seed({seed})\n"
+            f"model = F.Sequential({', '.join(layers)})\n"
+            f"criterion = F.{LOSSES[run.loss]}()\n"
+            f"optimizer = F.SGD(model.param(), {run.lr!r}, momentum={getattr(run.optim, 'momentum', 0.0)!r})\n"
+            f"{_lr_note(run)}"
+            + ("targets = md.data.one_hot(y_train, 2)          # MSE on one-hot targets\n" if mse else
+               "targets = y_train\n")
+            + f"generator = torch.Generator().manual_seed({seed})\n"
+            f"for epoch in range({epochs}):\n"
+            f"    for idx in md.data.batch_order(len(x_train), {batch_size}, True, generator):\n"
+            "        loss = criterion.forward(model.forward(x_train[idx]), targets[idx])\n"
+            "        optimizer.zero_grad()\n"
+            "        model.backward(criterion.backward())\n"
+            "        optimizer.step()\n"
+            "test_error = float((model.forward(x_test).argmax(dim=1) != y_test).float().mean())\n"
+            "print(f'epoch {epoch + 1}: last batch loss {float(loss):.4f}, test error {100 * test_error:.1f}%')\n")
+
+
+def weights(run: Run) -> bytes:
+    """torch.save bytes: the state_dict (minidl), or {"<layer>.<pair>": value} from param() (a learner's)."""
+    if isinstance(run, MinidlRun):
+        state = run.model.state_dict()
+    else:
+        state = {f"{i}.{j}": pair[0].clone() for i, m in enumerate(run.layers) for j, pair in enumerate(m.param())}
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()
+
+
+def download_link(run: Run) -> str:
+    b64 = base64.b64encode(weights(run)).decode()
+    what = "state_dict" if isinstance(run, MinidlRun) else "param() values by layer"
+    return (f"<a download='minidl_playground_epoch{run.epoch}.pt' "
+            f"href='data:application/octet-stream;base64,{b64}'>⬇ download the trained "
+            f"weights ({what}, epoch {run.epoch}; load with minidl.load)</a>")
