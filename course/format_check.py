@@ -50,7 +50,7 @@ def marker_problems(nb: nbformat.NotebookNode) -> list[str]:
     return problems
 
 
-def test_cells(nb: nbformat.NotebookNode) -> list[tuple[int, nbformat.NotebookNode]]:
+def otter_test_cells(nb: nbformat.NotebookNode) -> list[tuple[int, nbformat.NotebookNode]]:
     """(index, cell) of every code cell inside an otter `# BEGIN TESTS` ... `# END TESTS` block."""
     found, inside = [], False
     for i, c in enumerate(nb.cells):
@@ -62,10 +62,10 @@ def test_cells(nb: nbformat.NotebookNode) -> list[tuple[int, nbformat.NotebookNo
     return found
 
 
-def test_cell_problems(nb: nbformat.NotebookNode) -> list[str]:
+def otter_test_problems(nb: nbformat.NotebookNode) -> list[str]:
     """Test cells with outputs or with a bare expression (its value would be doctest output)."""
     problems = []
-    for i, c in test_cells(nb):
+    for i, c in otter_test_cells(nb):
         if c.get("outputs"):
             problems.append(f"cell {i}: expected a test cell without output, got {len(c.outputs)} output(s)")
         for node in ast.walk(ast.parse(c.source)):
@@ -89,7 +89,7 @@ def problems(path: Path) -> list[str]:
     nb = nbformat.read(path, as_version=4)
     found = details_with_code(nb) + marker_problems(nb)
     if is_assignment(nb):
-        found += test_cell_problems(nb)
+        found += otter_test_problems(nb)
     return [f"{path}, {p}" for p in found]
 
 

@@ -17,6 +17,7 @@ from course.source import solution_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = "tests/course/fixtures/build_mini.ipynb"
+BUILD = "notebooks/13_build_your_framework.ipynb"          # the build track (issue 10, item 2)
 
 PLANTED = [
     (FIXTURE, {"mse_backward"}, "return 2 * (pred - target) / pred.numel()",
@@ -30,6 +31,24 @@ PLANTED = [
     (FIXTURE, {"sgd_momentum"}, "v.mul_(self.momentum).add_(p.grad)",
      "v.copy_(p.grad)", "SGD ignoring momentum"),
     (FIXTURE, {"train"}, "model.zero_grad()", "pass", "gradients never zeroed between steps"),
+    # the build track: the eight bugs issue 10 names
+    (BUILD, {"linear"}, "self.grad_weight += grad_output.T @ self.x          # (out, in), accumulated",
+     "self.grad_weight = grad_output.T @ self.x", "overwrite instead of accumulate"),
+    (BUILD, {"linear"}, "self.grad_bias += grad_output.sum(dim=0)            # (out,), accumulated",
+     "self.grad_bias += grad_output.mean(dim=0)", "bias gradient mean instead of sum"),
+    (BUILD, {"mse"}, "return 2 * self.diff / self.diff.numel()",
+     "return self.diff / self.diff.numel()", "MSE gradient off by 2"),
+    (BUILD, {"tanh"}, "return grad_output * (1 - self.y ** 2)",
+     "return grad_output * (1 - torch.tanh(self.y) ** 2)", "Tanh derivative from x's formula, not y's"),
+    (BUILD, {"sgd"}, "self.buffers[k].mul_(self.momentum).add_(gradient)",
+     "self.buffers[k].mul_(self.momentum).add_(gradient, alpha=1 - self.momentum)",
+     "momentum as an exponential moving average"),
+    (BUILD, {"cross_entropy"}, "shifted = logits - logits.max(dim=1, keepdim=True).values",
+     "shifted = logits", "cross-entropy without the max shift"),
+    (BUILD, {"linear"}, "return [[self.weight, self.grad_weight], [self.bias, self.grad_bias]]",
+     "return [[self.weight.clone(), self.grad_weight.clone()], [self.bias.clone(), self.grad_bias.clone()]]",
+     "param() returning copies"),
+    (BUILD, {"sgd"}, "if self.momentum:", "if False:", "SGD ignoring momentum"),
 ]
 
 
