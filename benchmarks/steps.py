@@ -20,9 +20,9 @@ import torch
 from torch import Tensor
 
 import minidl as md
-from minidl import fast
 from minidl.training.data import disk, one_hot, standardize
 from minidl.lab.reference import to_torch, torch_criterion, torch_optimizer
+from minidl.training.train import ReadableStep, training_step
 
 # name: (layer sizes, training points, batch size, epochs, epochs with --quick)
 SIZES: dict[str, tuple[tuple[int, ...], int, int, int, int]] = {
@@ -83,23 +83,17 @@ def problem(size: str, variant: str, dtype: torch.dtype, quick: bool = False) ->
 
 # -- the four steps: each returns (step, finish); finish() -> the model's parameters as tensors ------------
 def readable_step(p: Problem) -> tuple[Step, Callable[[], list[Tensor]]]:
-    """The teaching modules, exactly the loop of minidl.train.fit."""
+    """The teaching modules: fit(..., fast=False)'s step (minidl.training.train.ReadableStep)."""
     model, criterion, optimizer = p.build()
-
-    def step(xb: Tensor, tb: Tensor) -> Tensor:
-        loss = criterion(model(xb), tb)
-        model.zero_grad()
-        model.backward(criterion.backward())
-        optimizer.step()
-        return loss
-    return step, lambda: [q.data for q in model.parameters()]
+    return ReadableStep(model, criterion, optimizer).step, lambda: [q.data for q in model.parameters()]
 
 
 def fast_step(p: Problem) -> tuple[Step, Callable[[], list[Tensor]]]:
-    """minidl.fast: the same model, criterion and optimizer, compiled."""
+    """What fit runs by default: the same model, criterion and optimizer, compiled (training_step)."""
     model, criterion, optimizer = p.build()
-    plan = fast.compile(model, criterion, optimizer)
-    return plan.step, lambda: [q.data for q in model.parameters()]
+    step = training_step(model, criterion, optimizer)
+    assert step.kind == "compiled", step.kind
+    return step.step, lambda: [q.data for q in model.parameters()]
 
 
 def torch_step(p: Problem) -> tuple[Step, Callable[[], list[Tensor]]]:

@@ -275,8 +275,16 @@ class FastStep:
         with self._inference:
             out = self._forward(x, plan)
             wrong = torch.count_nonzero(out.argmax(dim=1) != labels)
-            loss = self._loss(out, target, plan[-1])
+            loss = self._loss(out, target, plan[-1], gradient=False)
         return float(loss), float(wrong) / max(len(labels), 1)
+
+    def error(self, x: Tensor, labels: Tensor) -> float:
+        """The error rate alone (no loss): what fit records on the training set."""
+        self._current()
+        plan = self._plans.get(x.shape[0]) or self._plan(x.shape[0])
+        with self._inference:
+            wrong = torch.count_nonzero(self._forward(x, plan).argmax(dim=1) != labels)
+        return float(wrong) / max(len(labels), 1)
 
     def snapshot(self) -> tuple:
         """Copies of the parameters, the optimizer state and hyperparameters: for restore()."""
@@ -356,8 +364,9 @@ class FastStep:
             x = L.h
         return x
 
-    def _loss(self, out: Tensor, target: Tensor, L: SimpleNamespace) -> Tensor:
-        """The loss value; dL/dout into L.grad. The same ops as losses.py, so the same numbers."""
+    def _loss(self, out: Tensor, target: Tensor, L: SimpleNamespace, gradient: bool = True) -> Tensor:
+        """The loss value; dL/dout into L.grad (unless not ``gradient``). The same ops as losses.py,
+        so the same numbers."""
         mean = self.criterion.reduction == "mean"
         if type(self.criterion) is MSELoss:
             if not isinstance(target, Tensor) or target.shape != out.shape:
@@ -367,7 +376,8 @@ class FastStep:
             count = diff.numel() if mean else 1
             flat = L.grad_flat                                          # diff as a vector (a view)
             value = torch.dot(flat, flat) / _const(count, out)          # Σ (ŷ - y)² / M: 2 ops, not 3
-            diff.mul_(_const(2.0 / count, out))                         # (2/M)(ŷ - y)
+            if gradient:
+                diff.mul_(_const(2.0 / count, out))                     # (2/M)(ŷ - y)
             return value
         if not isinstance(target, Tensor) or target.shape != out.shape[:1] or target.dtype != torch.long:
             raise ValueError(f"FastStep.step: CrossEntropyLoss target: expected class indices, shape "
@@ -383,6 +393,8 @@ class FastStep:
         except (RuntimeError, IndexError) as e:
             raise ValueError(f"FastStep.step: CrossEntropyLoss target: class indices must be in "
                              f"[0, {out.shape[1]})") from e
+        if not gradient:
+            return value
         log_p.exp_().scatter_add_(1, index, L.minus_one)                # softmax(x) - onehot(y)
         log_p.mul_(_const(1.0 / n, out))
         return value

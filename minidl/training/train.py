@@ -61,8 +61,9 @@ class ReadableStep:
         model.backward(criterion.backward())    dL/dinput returned, dL/dparameter accumulated
         optimizer.step()
 
-    Besides ``step`` the loop asks a step for: ``measure`` (loss and error rate in eval mode),
-    ``snapshot`` / ``restore`` (for divergence), ``finite`` and ``lr``. CompiledStep (below) and
+    Besides ``step`` the loop asks a step for: ``measure`` (loss and error rate in eval mode;
+    optionally ``error``, the rate alone), ``snapshot`` / ``restore`` (for divergence), ``finite``
+    and ``lr``. CompiledStep (below) and
     the torch twin's step (minidl.lab.reference) answer the same questions, so fit() has one loop.
     """
 
@@ -114,6 +115,9 @@ class CompiledStep(ReadableStep):
 
     def measure(self, x: Tensor, target: Tensor, labels: Tensor) -> tuple[float, float]:
         return self.plan.measure(x, target, labels)
+
+    def error(self, x: Tensor, labels: Tensor) -> float:
+        return self.plan.error(x, labels)
 
     def snapshot(self) -> Any:
         return self.plan.snapshot()
@@ -224,6 +228,7 @@ def run(step: Any, train: tuple[Tensor, Tensor, Tensor], test: tuple[Tensor, Ten
         h.diverged = None
     x, t_train, l_train = train
     n, take = len(x), step.step
+    error = getattr(step, "error", None)     # a step may measure the error alone (no loss), cheaper
     first = (h.epoch[-1] if h.epoch else 0) + 1
     elapsed, clock = (h.time[-1] if h.time else 0.0), time.perf_counter()
     bar = _progress_bar(progress, epochs, -(-n // batch_size))
@@ -247,7 +252,7 @@ def run(step: Any, train: tuple[Tensor, Tensor, Tensor], test: tuple[Tensor, Ten
                 say(h.diverged)
                 break
             last_loss = batch_losses[-1]
-            _, train_error = step.measure(x, t_train, l_train)
+            train_error = error(x, l_train) if error else step.measure(x, t_train, l_train)[1]
             test_loss = test_error = None
             if test is not None:
                 test_loss, test_error = step.measure(*test)
