@@ -117,7 +117,12 @@ class Module:
         return OrderedDict((name, p.data.clone()) for name, p in self.named_parameters())
 
     def load_state_dict(self, state: dict[str, Tensor]) -> None:
-        """Copy values in. Every key is checked first; on any error nothing is changed."""
+        """Copy values in. Every key is checked first; on any error nothing is changed.
+
+        Each value must be a floating-point tensor of the parameter's shape on its device; another
+        floating precision is converted (like torch), but never an integer, bool or complex tensor,
+        and never a value that would overflow the parameter's dtype.
+        """
         where = f"{type(self).__name__}.load_state_dict"
         if not isinstance(state, dict):
             raise TypeError(f"{where}: expected a dict of tensors, got {type(state).__name__}")
@@ -128,15 +133,28 @@ class Module:
             raise ValueError(f"{where}: missing key {missing[0]!r} (expected keys: {list(own)})")
         if unexpected:
             raise ValueError(f"{where}: unexpected key {unexpected[0]!r} (expected keys: {list(own)})")
-        for name, p in own.items():
+        converted = {}
+        for name, p in own.items():                   # every check first: on any error nothing changes
             value = state[name]
             if not isinstance(value, Tensor):
                 raise TypeError(f"{where}: key {name!r}: expected a tensor, got {type(value).__name__}")
             if value.shape != p.data.shape:
                 raise ValueError(f"{where}: key {name!r}: expected shape {shape_text(p.data)}, "
                                  f"got {shape_text(value)}")
+            if not value.is_floating_point():
+                raise TypeError(f"{where}: key {name!r}: expected a floating-point tensor like {p.data.dtype}, "
+                                f"got {value.dtype} (no silent cast between number kinds)")
+            if value.device != p.data.device:
+                raise ValueError(f"{where}: key {name!r}: expected a tensor on {p.data.device}, got {value.device}")
+            new = value.to(p.data.dtype)
+            bad = torch.isfinite(value) & ~torch.isfinite(new)
+            if bad.any():
+                i = tuple(int(k) for k in bad.nonzero()[0])
+                raise ValueError(f"{where}: key {name!r}{list(i)}: {float(value[i]):g} does not fit in "
+                                 f"{p.data.dtype} (it would become {float(new[i])})")
+            converted[name] = new
         for name, p in own.items():
-            p.data.copy_(state[name])
+            p.data.copy_(converted[name])
 
     def to(self, target: torch.dtype | torch.device | str) -> Module:
         """Move every parameter (and its gradient) to a dtype or a device, in place."""

@@ -99,6 +99,15 @@ def test_state_dict_round_trip_copies_values():
     (lambda s: s.update({"0.weight": torch.zeros(2, 3)}),
      "key '0.weight': expected shape (3, 2), got (2, 3)"),
     (lambda s: s.update({"0.bias": [0.0, 0.0, 0.0]}), "key '0.bias': expected a tensor, got list"),
+    # the last key is bad, so a load that copied as it went would already have changed three tensors
+    (lambda s: s.update({"2.0.bias": torch.zeros(2, device="meta")}),
+     "key '2.0.bias': expected a tensor on cpu, got meta"),
+    (lambda s: s.update({"2.0.bias": torch.ones(2, dtype=torch.int64)}),
+     "key '2.0.bias': expected a floating-point tensor like torch.float32, got torch.int64"),
+    (lambda s: s.update({"2.0.bias": torch.ones(2, dtype=torch.complex64)}),
+     "key '2.0.bias': expected a floating-point tensor like torch.float32, got torch.complex64"),
+    (lambda s: s.update({"2.0.bias": torch.tensor([1e39, 0.0], dtype=torch.float64)}),
+     "key '2.0.bias'[0]: 1e+39 does not fit in torch.float32 (it would become inf)"),
 ])
 def test_failed_load_state_dict_names_the_key_and_changes_nothing(change, message):
     model = net()
@@ -204,3 +213,11 @@ def test_evaluating_sets_eval_mode_inside_and_restores_each_modules_own_flag_eve
     with pytest.raises(RuntimeError, match="boom"), evaluating(model):
         raise RuntimeError("boom")
     assert [m.training for m in model.modules()] == before
+
+
+def test_load_state_dict_converts_another_floating_precision_like_torch():
+    model = net()
+    state = {k: v.double() / 3 for k, v in model.state_dict().items()}
+    model.load_state_dict(state)
+    assert all(p.data.dtype == torch.float32 for p in model.parameters())
+    assert all(torch.equal(v, state[k].float()) for k, v in model.state_dict().items())
