@@ -2,7 +2,13 @@
 
 They say exactly what is wrong: which tensor, which index, the expected and the actual
 value. They print a verdict and return True/False instead of raising, so an unfinished
-exercise never stops "Run all".
+exercise never stops "Run all": a stub's ``NotImplementedError`` is one "not implemented yet" line.
+
+    check(answer, expected)                       tensors (or numbers) against the expected ones
+    check_output(fn, args, expected)              fn(*args) against the expected result
+    check_function(fn, reference, make_inputs)    fn against a reference on random inputs
+    check_module(Cls, Reference, input_shapes)    a module's backward against a reference module's,
+                                                  and two backwards give twice the parameter gradient
 """
 
 from __future__ import annotations
@@ -29,8 +35,43 @@ def _shape(t: Tensor) -> tuple[int, ...]:
     return tuple(t.shape)
 
 
+def _as_tensor(value: Any) -> Any:
+    """A Python number as a 0-d float64 tensor (an answer may be a float); anything else unchanged."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return torch.tensor(float(value), dtype=torch.float64)
+    return value
+
+
+def _factor(ratio: float) -> str:
+    """How a constant ratio answer/expected reads: 2× too large, 4× too small, -0.5× the expected value."""
+    if ratio > 1:
+        return f"everything is {ratio:.4g}× too large (a missing or extra factor?)"
+    if 0 < ratio < 1:
+        return f"everything is {1 / ratio:.4g}× too small (a missing or extra factor?)"
+    return f"everything is {ratio:.4g}× the expected value (a wrong sign and a factor?)"
+
+
+def _shapes_of(args: Sequence[Any]) -> str:
+    return ", ".join(str(_shape(a)) if isinstance(a, Tensor) else type(a).__name__ for a in args)
+
+
+def raised(e: BaseException, where: str = "your function", args: Sequence[Any] = ()) -> str:
+    """One ✗ line for an exception from the learner's code: a stub is "not implemented yet"; a shape
+    error names the inputs' shapes (torch's message alone names none of your tensors)."""
+    message = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    if isinstance(e, NotImplementedError):
+        return f"✗ not implemented yet: {message or where + ' still raises NotImplementedError'}"
+    line = f"✗ {where} raised {type(e).__name__}: {message}"
+    if args and isinstance(e, (RuntimeError, ValueError, IndexError)) and \
+            any(w in message for w in ("shape", "size", "dimension", "mat1", "broadcast")):
+        line += (f" (on inputs of shapes {_shapes_of(args)}: write each product's shapes down, "
+                 f"e.g. (N, out) · (out, in) -> (N, in))")
+    return line
+
+
 def diagnose(name: str, actual: Any, expected: Tensor, atol: float, rtol: float) -> str | None:
     """None if ``actual`` matches ``expected``; otherwise one line saying what is wrong."""
+    actual, expected = _as_tensor(actual), _as_tensor(expected)
     if actual is None or actual is Ellipsis:
         return f"{name}: not computed yet (got {actual!r}); expected a tensor of shape {_shape(expected)}"
     if not isinstance(actual, Tensor):
@@ -43,7 +84,7 @@ def diagnose(name: str, actual: Any, expected: Tensor, atol: float, rtol: float)
             hint = " (right size, wrong shape: a reshape or a missing keepdim?)"
         elif expected.dim() == actual.dim() + 1 or actual.dim() == expected.dim() + 1:
             hint = " (a sum over the wrong dimension, or a missing one?)"
-        return f"{name}: shape {_shape(actual)}, expected {_shape(expected)}{hint}"
+        return f"{name}: expected shape {_shape(expected)}, got {_shape(actual)}{hint}"
     a, e = actual.detach().to(torch.float64), expected.detach().to(torch.float64)
     if not torch.isfinite(a).all():
         i = tuple(int(k) for k in (~torch.isfinite(a)).nonzero()[0])
@@ -59,7 +100,7 @@ def diagnose(name: str, actual: Any, expected: Tensor, atol: float, rtol: float)
     elif (e.abs() > 0).any():
         ratio = a[e.abs() > 0] / e[e.abs() > 0]
         if torch.allclose(ratio, ratio[0].expand_as(ratio), rtol=1e-6) and float(ratio[0]) != 0:
-            hint = f" — everything is {float(ratio[0]):.4g}× too large (a missing or extra factor?)"
+            hint = f" — {_factor(float(ratio[0]))}"
     return (f"{where}: expected {float(e[i]):.6f}, got {float(a[i]):.6f} "
             f"({int(bad.sum())} of {bad.numel()} entries wrong){hint}")
 
@@ -82,8 +123,8 @@ def check(answer: Any, expected: Any, *, names: Sequence[str] | None = None, ato
         if lines:
             print("\n".join(lines))
         else:
-            err = max(float((got[n].detach().double() - e.double()).abs().max()) if e.numel() else 0.0
-                      for n, e in exp.items())
+            err = max(float((_as_tensor(got[n]).detach().double() - _as_tensor(e).double()).abs().max())
+                      if _as_tensor(e).numel() else 0.0 for n, e in exp.items())
             print(f"✓ {', '.join(exp)}: correct (largest difference {err:.1e})")
     return not lines
 
@@ -103,7 +144,7 @@ def check_function(fn: Callable[..., Any], reference: Callable[..., Any],
         try:
             answer = fn(*[a.clone() if isinstance(a, Tensor) else a for a in args])
         except Exception as e:                      # the learner's code: report, don't crash
-            print(f"✗ your function raised {type(e).__name__}: {e}")
+            print(raised(e, args=args))
             return False
         if not check(answer, expected, names=names, atol=atol, rtol=rtol, quiet=True):
             shapes = ", ".join(str(_shape(a)) for a in args if isinstance(a, Tensor))
@@ -111,4 +152,87 @@ def check_function(fn: Callable[..., Any], reference: Callable[..., Any],
             check(answer, expected, names=names, atol=atol, rtol=rtol)
             return False
     print(f"✓ correct on {trials} random inputs ({', '.join(_as_dict(expected, names))})")
+    return True
+
+
+def check_output(fn: Callable[..., Any], args: Sequence[Any], expected: Any, *,
+                 names: Sequence[str] | None = None, atol: float = 1e-8, rtol: float = 1e-6) -> bool:
+    """Call the learner's ``fn(*args)`` and check the result against ``expected`` (see ``check``).
+    An exception in the learner's code is one ✗ line, not a traceback."""
+    try:
+        answer = fn(*args)
+    except Exception as e:                          # the learner's code: report, don't crash
+        print(raised(e, args=args))
+        return False
+    return check(answer, expected, names=names, atol=atol, rtol=rtol)
+
+
+def check_module(module_class: Callable[..., Any], reference_class: Callable[..., Any],
+                 input_shapes: Sequence[tuple[int, ...]], *, args: Sequence[Any] = (),
+                 atol: float = 1e-8, rtol: float = 1e-6) -> bool:
+    """Check the learner's module's backward against a reference module's, in float64.
+
+    For each input shape (the first should be a batch of one): both modules are built from the same
+    seed (``module_class(*args)``, ``reference_class(*args)``), run forward on the same input with the
+    same random numbers (Dropout's mask), then backward on the same upstream gradient; the returned
+    dL/dx and every parameter's ``.grad`` must match. Then a second backward without ``zero_grad``
+    must give **twice** each parameter gradient (gradients accumulate) and the same dL/dx again.
+    Prints ✓ or the first ✗ line (which property, a hint, never the answer); returns whether all held.
+    """
+    name = getattr(module_class, "__name__", "your module")
+    for trial, shape in enumerate(input_shapes):
+        gen = torch.Generator().manual_seed(trial)
+        x = torch.randn(*shape, generator=gen, dtype=torch.float64)
+        try:
+            torch.manual_seed(trial)
+            reference = reference_class(*args).double()
+            torch.manual_seed(trial)
+            ours = module_class(*args).double()
+        except Exception as e:
+            print(raised(e, f"{name}(*{tuple(args)})"))
+            return False
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(100 + trial)
+            y_ref = reference(x.clone())
+        grad_y = torch.randn(y_ref.shape, generator=gen, dtype=torch.float64)
+        expected = {"dL/dx": reference.backward(grad_y.clone())}
+        expected.update({f"{n}.grad": p.grad.clone() for n, p in reference.named_parameters()})
+        try:
+            ours.zero_grad()
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(100 + trial)
+                ours(x.clone())
+            got = {"dL/dx": ours.backward(grad_y.clone())}
+        except Exception as e:
+            print(raised(e, f"{name}.backward", [x]))
+            return False
+        params = dict(ours.named_parameters())
+        for n, _ in reference.named_parameters():
+            got[f"{n}.grad"] = params[n].grad.clone() if n in params else None
+        if not check(got, expected, atol=atol, rtol=rtol, quiet=True):
+            print(f"✗ {name}.backward, input of shape {tuple(shape)}: a gradient differs from "
+                  f"{getattr(reference_class, '__name__', 'the reference')}'s:")
+            check(got, expected, atol=atol, rtol=rtol)
+            return False
+        try:
+            again = ours.backward(grad_y.clone())
+        except Exception as e:
+            print(raised(e, f"{name}.backward (called a second time)", [x]))
+            return False
+        for n, p in params.items():
+            twice = 2 * got[f"{n}.grad"]
+            if not torch.allclose(p.grad, twice, atol=atol, rtol=rtol):
+                same = torch.allclose(p.grad, got[f"{n}.grad"], atol=atol, rtol=rtol)
+                print(f"✗ accumulation: after a second backward (no zero_grad) {n}.grad should be twice the "
+                      f"first, got {'the same as the first' if same else 'something else'} — "
+                      f"add into .grad (+=), don't assign it (=)")
+                return False
+        if diagnose("dL/dx", again, got["dL/dx"], atol, rtol) is not None:
+            print("✗ a second backward returned a different dL/dx: backward must use what forward "
+                  "cached and change nothing but the .grad it adds to")
+            return False
+    sizes = ", ".join(str(s[0]) for s in input_shapes)
+    grads = ", ".join(["dL/dx"] + [f"{n}.grad" for n in params])
+    print(f"✓ {name}.backward: {grads} correct on batches of {sizes}; "
+          f"two backwards give twice the parameter gradients")
     return True

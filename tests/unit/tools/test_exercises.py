@@ -2,7 +2,8 @@
 
 import torch
 
-from minidl.tools.exercises import check, check_function, diagnose
+import minidl as md
+from minidl.tools.exercises import check, check_function, check_module, check_output, diagnose
 
 
 def test_correct_answer(capsys):
@@ -24,7 +25,10 @@ def test_hints():
     e = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
     assert "(transposed?)" in diagnose("g", e.T, e, 1e-8, 1e-6)
     assert "wrong sign" in diagnose("g", -e, e, 1e-8, 1e-6)
-    assert "2× too large" in diagnose("g", 2 * e, e, 1e-8, 1e-6)
+    assert "everything is 2× too large" in diagnose("g", 2 * e, e, 1e-8, 1e-6)
+    assert "everything is 4× too small" in diagnose("g", e / 4, e, 1e-8, 1e-6)
+    assert "too large" not in diagnose("g", e / 4, e, 1e-8, 1e-6)
+    assert "everything is -2× the expected value" in diagnose("g", -2 * e, e, 1e-8, 1e-6)
     assert "not computed yet" in diagnose("g", None, e, 1e-8, 1e-6)
     assert "expected a torch.Tensor" in diagnose("g", [1], e, 1e-8, 1e-6)
     assert "a sum over the wrong dimension" in diagnose("g", e.sum(0), e, 1e-8, 1e-6)
@@ -50,9 +54,128 @@ def test_check_function_reports_exceptions_and_wrong_results(capsys):
     assert not check_function(buggy, reference, make)
     assert "✗ trial 1 of 3" in capsys.readouterr().out
     assert not check_function(unfinished, reference, make)
-    assert capsys.readouterr().out == "✗ your function raised NotImplementedError: your code here\n"
+    assert capsys.readouterr().out == "✗ not implemented yet: your code here\n"
 
 
 def test_result_count_mismatch(capsys):
     assert not check(torch.zeros(1), (torch.zeros(1), torch.zeros(1)), names=["a", "b"])
     assert "expected 2 results (a, b), got 1" in capsys.readouterr().out
+
+
+def test_shape_mismatch_names_the_tensor_expected_and_got():
+    e = torch.zeros(4, 3)
+    assert diagnose("grad_W", torch.zeros(4, 2), e, 1e-8, 1e-6) == "grad_W: expected shape (4, 3), got (4, 2)"
+
+
+def test_a_shape_error_raised_by_the_learner_names_the_inputs(capsys):
+    def make(gen):
+        return torch.randn(1, 3, generator=gen), torch.randn(4, 3, generator=gen)
+
+    assert not check_function(lambda x, W: x @ W, lambda x, W: x @ W.T, make)
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "Traceback" not in out
+    assert out.startswith("✗ your function raised RuntimeError: mat1 and mat2 shapes cannot be multiplied")
+    assert "on inputs of shapes (1, 3), (4, 3)" in out
+
+
+def test_numbers_are_answers_too(capsys):
+    assert check(0.5, torch.tensor(0.5, dtype=torch.float64), names=["ratio"])
+    assert not check(0.25, 0.5, names=["ratio"])
+    assert "ratio: expected 0.500000, got 0.250000 (1 of 1 entries wrong) — everything is 2× too small" \
+        in capsys.readouterr().out
+
+
+def test_check_output_reports_a_stub_in_one_line(capsys):
+    def stub(x):
+        raise NotImplementedError("write f: the labels, 0 or 1")
+
+    x = torch.tensor([0.5, -1.0])
+    assert not check_output(stub, (x,), (x > 0).long(), names=["labels"])
+    assert capsys.readouterr().out == "✗ not implemented yet: write f: the labels, 0 or 1\n"
+    assert check_output(lambda x: (x > 0).long(), (x,), (x > 0).long(), names=["labels"])
+    assert capsys.readouterr().out.startswith("✓ labels: correct")
+    assert not check_output(lambda x: x > 1, (x,), (x > 0).long(), names=["labels"])
+    assert capsys.readouterr().out.startswith("✗ labels[0]: expected 1.000000, got 0.000000")
+
+
+class _Accumulates(md.Linear):                 # a correct backward, written out
+    def backward(self, grad_output):
+        x = self._saved("x")
+        self.weight.grad += grad_output.T @ x
+        self.bias.grad += grad_output.sum(dim=0)
+        return grad_output @ self.weight.data
+
+
+class _Overwrites(md.Linear):                  # right numbers once, but = instead of +=
+    def backward(self, grad_output):
+        x = self._saved("x")
+        self.weight.grad = grad_output.T @ x
+        self.bias.grad = grad_output.sum(dim=0)
+        return grad_output @ self.weight.data
+
+
+class _Averages(_Accumulates):                 # the bias gradient a mean over the batch
+    def backward(self, grad_output):
+        x = self._saved("x")
+        self.weight.grad += grad_output.T @ x
+        self.bias.grad += grad_output.mean(dim=0)
+        return grad_output @ self.weight.data
+
+
+class _ChangesItsCache(_Accumulates):          # a second backward sees a different input
+    def backward(self, grad_output):
+        out = super().backward(grad_output)
+        self.x = self.x * 2
+        return out
+
+
+class _Stub(md.Linear):
+    def backward(self, grad_output):
+        raise NotImplementedError("write _Stub.backward: add dL/dW and dL/db into the .grad, return dL/dx")
+
+
+SHAPES = [(1, 3), (4, 3), (7, 3)]
+
+
+def test_check_module_passes_a_correct_backward(capsys):
+    assert check_module(_Accumulates, md.Linear, SHAPES, args=(3, 4))
+    out = capsys.readouterr().out
+    assert out.startswith("✓ _Accumulates.backward: dL/dx, weight.grad, bias.grad correct on batches of 1, 4, 7")
+
+
+def test_check_module_catches_an_overwriting_backward(capsys):
+    assert not check_module(_Overwrites, md.Linear, SHAPES, args=(3, 4))
+    out = capsys.readouterr().out
+    assert out == ("✗ accumulation: after a second backward (no zero_grad) weight.grad should be twice the first, "
+                   "got the same as the first — add into .grad (+=), don't assign it (=)\n")
+
+
+def test_check_module_names_the_wrong_gradient_on_a_batch_bigger_than_one(capsys):
+    assert not check_module(_Averages, md.Linear, SHAPES, args=(3, 4))
+    out = capsys.readouterr().out
+    assert out.startswith("✗ _Averages.backward, input of shape (4, 3): a gradient differs from Linear's:\n")
+    assert "✗ bias.grad[" in out and "everything is 4× too small" in out
+    assert "weight.grad[" not in out and "dL/dx" not in out
+
+
+def test_check_module_catches_a_backward_that_changes_its_cache(capsys):
+    assert not check_module(_ChangesItsCache, md.Linear, SHAPES, args=(3, 4))
+    assert "should be twice the first, got something else" in capsys.readouterr().out
+
+
+def test_check_module_reports_a_stub_in_one_line(capsys):
+    assert not check_module(_Stub, md.Linear, SHAPES, args=(3, 4))
+    assert capsys.readouterr().out == \
+        "✗ not implemented yet: write _Stub.backward: add dL/dW and dL/db into the .grad, return dL/dx\n"
+
+
+def test_check_module_without_parameters_uses_the_same_random_numbers(capsys):
+    class Halves(md.Dropout):                  # forgets the 1 / (1 - p) scale
+        def backward(self, grad_output):
+            return grad_output * (self.mask != 0)
+
+    assert check_module(md.Dropout, md.Dropout, [(1, 6), (5, 6)], args=(0.5,))
+    assert capsys.readouterr().out.startswith("✓ Dropout.backward: dL/dx correct on batches of 1, 5")
+    assert not check_module(Halves, md.Dropout, [(1, 6), (5, 6)], args=(0.5,))
+    out = capsys.readouterr().out
+    assert "a gradient differs from Dropout's" in out and "everything is 2× too small" in out
