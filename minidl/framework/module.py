@@ -79,8 +79,10 @@ class Module:
             yield from child.named_parameters(prefix + name + ".")
 
     def parameters(self) -> list[Parameter]:
-        """Every Parameter of this module and its children, in order."""
-        return [p for _, p in self.named_parameters()]
+        """Every Parameter of this module and its children, in order, each once (a Parameter shared by
+        two layers is one tensor: its gradient sums both uses, and an optimizer steps it once)."""
+        seen: set[int] = set()
+        return [p for _, p in self.named_parameters() if not (id(p) in seen or seen.add(id(p)))]
 
     def param(self) -> list[tuple[Tensor, Tensor]]:
         """The EE-559 course API: ``[(value, gradient), ...]``; ``[]`` if there are no parameters.
@@ -244,6 +246,13 @@ class Sequential(Module):
         if not isinstance(module, Module):
             raise TypeError(f"Sequential: expected a minidl Module at position {len(self._modules)}, "
                             f"got {type(module).__name__}")
+        mine = {id(m): i for i, top in enumerate(self._modules) for m in top.modules()}
+        again = next((m for m in module.modules() if id(m) in mine or m is self), None)
+        if again is not None:
+            where = "this Sequential itself" if again is self else f"already at position {mine[id(again)]}"
+            raise ValueError(f"Sequential: the module at position {len(self._modules)} ({again!r}) is {where}; "
+                             f"a module keeps one forward's cache for its backward, so each use needs its own "
+                             f"module (to share weights, give two modules the same Parameter)")
         self._modules.append(module)
         return self
 

@@ -221,3 +221,35 @@ def test_load_state_dict_converts_another_floating_precision_like_torch():
     model.load_state_dict(state)
     assert all(p.data.dtype == torch.float32 for p in model.parameters())
     assert all(torch.equal(v, state[k].float()) for k, v in model.state_dict().items())
+
+
+def test_the_same_module_twice_in_a_sequential_is_refused_at_construction():
+    lin = md.Linear(2, 2)
+    with pytest.raises(ValueError, match=r"Sequential: the module at position 2 \(Linear\(in_features=2, "
+                                         r"out_features=2, bias=True\)\) is already at position 0; a module keeps "
+                                         r"one forward's cache"):
+        md.Sequential(lin, md.Tanh(), lin)
+    inner = md.Sequential(md.Linear(2, 2), md.ReLU())
+    model = md.Sequential(inner, md.Tanh())
+    with pytest.raises(ValueError, match="is already at position 0"):
+        model.append(md.Sequential(inner[1]))                 # hidden one level down
+    assert len(model) == 2                                     # refused before anything changed
+    with pytest.raises(ValueError, match="is this Sequential itself"):
+        model.append(model)
+
+
+def test_a_parameter_shared_by_two_layers_is_correct_and_stepped_once():
+    torch.manual_seed(0)
+    a, b = md.Linear(3, 3, dtype=torch.float64), md.Linear(3, 3, dtype=torch.float64)
+    b.weight = a.weight                                        # weight tying: two modules, one Parameter
+    model = md.Sequential(a, md.Tanh(), b)
+    assert len(model.parameters()) == 3 and sum(p is a.weight for p in model.parameters()) == 1
+    report = md.gradcheck(model, torch.randn(4, 3, dtype=torch.float64))
+    assert report.ok, report
+    opt = md.SGD(model.parameters(), lr=0.1)
+    before = a.weight.data.clone()
+    model.zero_grad()
+    model(torch.ones(1, 3, dtype=torch.float64))
+    model.backward(torch.ones(1, 3, dtype=torch.float64))
+    opt.step()
+    torch.testing.assert_close(a.weight.data, before - 0.1 * a.weight.grad)
