@@ -284,3 +284,43 @@ def test_an_unknown_canvas_is_refused():
         Playground(canvas="svg")
     with pytest.raises(ValueError, match="Views: canvas must be 'image' or 'ipympl', got 'svg'"):
         Views(2, canvas="svg")
+
+
+# -- the compiled / readable toggle ------------------------------------------------------------------------------
+def test_the_step_toggle_chooses_fits_compiled_or_readable_step_live(app):
+    assert app.step_kind.value == "compiled" and app.notes.value == ""
+    app.step()
+    assert app.history.config["step"] == "compiled"
+    model = app.model
+    app.step_kind.value = "readable"                         # live: no reset
+    app.step()
+    assert app.model is model and app.epoch == 2 and app.history.config["step"] == "readable"
+    twin = Playground(canvas="image")                        # the other order: readable, then compiled
+    twin.step_kind.value = "readable"
+    twin.step()
+    twin.step_kind.value = "compiled"
+    twin.step()
+    assert twin.history.config["step"] == "compiled"
+    for series in ("train_loss", "test_loss", "train_error", "test_error"):   # the same step, either way
+        assert getattr(twin.history, series) == pytest.approx(getattr(app.history, series), rel=1e-6)
+
+
+def test_a_network_the_compiled_step_does_not_cover_says_so(app):
+    app.dropout.value = 0.2
+    app.step()
+    assert app.history.config["step"] == "readable"
+    assert "step: fit runs the readable step for this network" in app.notes.value and "Dropout" in app.notes.value
+
+
+def test_the_speed_is_shown_while_training(app):
+    async def scenario():
+        app.play.click()
+        while app.redraws < 3 or app.epoch < 5:
+            await asyncio.sleep(0.01)
+        label = app.epoch_label.value
+        app.play.click()
+        await until_idle(app)
+        return label
+    label = run(scenario())
+    assert re.search(r"epoch \d+</b></span>&ensp;\d+ epochs/s", label), label
+    assert "epochs/s" not in app.epoch_label.value                 # paused: no rate

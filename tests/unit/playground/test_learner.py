@@ -1,0 +1,310 @@
+"""Playground(framework=...): a learner's own classes, trained and drawn by the playground.
+
+The reference framework below is written here in the course protocol, as notebook 13's solutions
+write it (forward(*input), backward(*gradwrtoutput) returning dL/dinput, param() -> [value,
+gradient] pairs accumulated with +=, zero_grad(); SGD(pairs, lr, momentum=0.0)); it imports
+nothing from minidl, so the playground is tested on classes it did not write.
+"""
+
+import asyncio
+import concurrent.futures
+import math
+import re
+import sys
+import types
+
+import numpy as np
+import pytest
+import torch
+
+from minidl.playground import Playground
+from minidl.playground.learner import Framework, LearnerRun
+
+
+# -- a learner's framework (the course protocol) ---------------------------------------------------------
+class Module:
+    def forward(self, *input):
+        raise NotImplementedError
+
+    def backward(self, *gradwrtoutput):
+        raise NotImplementedError
+
+    def param(self):
+        return []
+
+    def zero_grad(self):
+        for _, gradient in self.param():
+            gradient.zero_()
+
+    def __call__(self, *input):
+        return self.forward(*input)
+
+
+class Linear(Module):
+    def __init__(self, in_features, out_features):
+        self.in_features, self.out_features = in_features, out_features
+        bound = 1 / math.sqrt(in_features)
+        self.weight = torch.empty(out_features, in_features).uniform_(-bound, bound)
+        self.bias = torch.empty(out_features).uniform_(-bound, bound)
+        self.grad_weight = torch.zeros_like(self.weight)
+        self.grad_bias = torch.zeros_like(self.bias)
+        self.x = None
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.weight.T + self.bias
+
+    def backward(self, grad_output):
+        self.grad_weight += grad_output.T @ self.x
+        self.grad_bias += grad_output.sum(dim=0)
+        return grad_output @ self.weight
+
+    def param(self):
+        return [[self.weight, self.grad_weight], [self.bias, self.grad_bias]]
+
+
+class ReLU(Module):
+    def forward(self, x):
+        self.x = x
+        return x.clamp(min=0)
+
+    def backward(self, grad_output):
+        return grad_output * (self.x > 0)
+
+
+class Tanh(Module):
+    def forward(self, x):
+        self.y = torch.tanh(x)
+        return self.y
+
+    def backward(self, grad_output):
+        return grad_output * (1 - self.y ** 2)
+
+
+class MSE(Module):
+    def forward(self, prediction, target):
+        if target.shape != prediction.shape:
+            raise ValueError(f"MSE target: expected shape {tuple(prediction.shape)}, got {tuple(target.shape)}")
+        self.diff = prediction - target
+        return (self.diff ** 2).mean()
+
+    def backward(self):
+        return 2 * self.diff / self.diff.numel()
+
+
+class CrossEntropy(Module):
+    def forward(self, logits, target):
+        shifted = logits - logits.max(dim=1, keepdim=True).values
+        log_p = shifted - shifted.exp().sum(dim=1, keepdim=True).log()
+        self.probabilities, self.target = log_p.exp(), target
+        return -log_p[torch.arange(len(target)), target].mean()
+
+    def backward(self):
+        grad = self.probabilities.clone()
+        grad[torch.arange(len(self.target)), self.target] -= 1
+        return grad / len(self.target)
+
+
+class Sequential(Module):
+    def __init__(self, *layers):
+        self.layers = list(layers)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, grad_output):
+        for layer in reversed(self.layers):
+            grad_output = layer.backward(grad_output)
+        return grad_output
+
+    def param(self):
+        return [pair for layer in self.layers for pair in layer.param()]
+
+
+class SGD:
+    def __init__(self, params, lr, momentum=0.0):
+        self.params, self.lr, self.momentum = list(params), lr, momentum
+        self.buffers = [None] * len(self.params)
+
+    def step(self):
+        for k, (value, gradient) in enumerate(self.params):
+            if self.momentum:
+                if self.buffers[k] is None:
+                    self.buffers[k] = gradient.clone()
+                else:
+                    self.buffers[k].mul_(self.momentum).add_(gradient)
+                gradient = self.buffers[k]
+            value -= self.lr * gradient
+
+    def zero_grad(self):
+        for _, gradient in self.params:
+            gradient.zero_()
+
+
+CLASSES = dict(Module=Module, Linear=Linear, ReLU=ReLU, Tanh=Tanh, MSE=MSE, CrossEntropy=CrossEntropy,
+               Sequential=Sequential, SGD=SGD)
+
+
+@pytest.fixture
+def mine(monkeypatch):
+    """The classes above as an importable module, as notebook 13's my_framework.py is."""
+    module = types.ModuleType("learner_framework")
+    module.__dict__.update(CLASSES)
+    monkeypatch.setitem(sys.modules, "learner_framework", module)
+    return module
+
+
+def run(coro):
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+# -- it trains, as minidl would ----------------------------------------------------------------------------
+def test_the_learners_classes_train_exactly_like_minidls_readable_step(mine):
+    """Same seed, same initial draws (U(±1/√in), weight then bias), same batch order: the learner's
+    network follows minidl's readable run epoch by epoch."""
+    app = Playground(framework=mine, canvas="image")
+    ref = Playground(canvas="image")
+    ref.step_kind.value = "readable"
+    assert isinstance(app.run, LearnerRun) and app.model.__class__ is Sequential
+    assert app.step_kind.value == "readable" and app.step_kind.disabled
+    for _ in range(5):
+        assert app.step() and ref.step()
+    np.testing.assert_allclose(app.history.train_loss, ref.history.train_loss, rtol=1e-5)
+    np.testing.assert_allclose(app.history.test_loss, ref.history.test_loss, rtol=1e-5)
+    assert app.history.test_error == pytest.approx(ref.history.test_error, abs=2e-3)
+    for (value, _), p in zip(app.model.param(), ref.model.parameters(), strict=True):
+        torch.testing.assert_close(value, p.data, rtol=1e-4, atol=1e-5)
+
+
+def test_play_trains_the_learners_network_and_shows_everything(mine):
+    app = Playground(framework=mine, canvas="image")
+
+    async def scenario():
+        app.play.click()
+        while app.epoch < 30:
+            await asyncio.sleep(0.01)
+        app.play.click()
+        while app._task is not None:
+            await asyncio.sleep(0.005)
+    run(scenario())
+    h = app.history
+    assert h.train_loss[-1] < 0.5 * h.train_loss[0] and h.test_error[-1] < 0.15 and "Error" not in app.status.value
+    frame = app.frame()
+    assert frame.boundary.shape == (60, 60) and 0 <= frame.boundary.min() < 0.5 < frame.boundary.max() <= 1
+    assert len(frame.gradient_norms) == 4 and all(0 < n < math.inf for n in frame.gradient_norms)
+    assert [u.shape for u in frame.units] == [(6, 30, 30), (6, 30, 30)]
+    assert app.image.value[:8] == b"\x89PNG\r\n\x1a\n" and app.redraws >= 2
+
+
+def test_cross_entropy_tanh_and_live_learning_rate(mine):
+    app = Playground(framework=mine, canvas="image")
+    app.loss.value = "cross-entropy"
+    app.activation.value = "Tanh"
+    app.optimizer.value = "SGD"
+    assert app.output_mode == "softmax" and isinstance(app.criterion, CrossEntropy)
+    assert isinstance(app.run.layers[1], Tanh) and app.optim.momentum == 0.0
+    app.step()
+    app.lr.value = 0.05
+    assert app.optim.lr == pytest.approx(0.05)
+    app.step()
+    assert app.history.lr == pytest.approx([0.1, 0.05])
+
+
+def test_controls_the_learner_did_not_write_are_disabled_with_a_note(mine):
+    app = Playground(framework=mine, canvas="image")
+    assert list(app.activation.options) == ["ReLU", "Tanh"]            # no Sigmoid, no LeakyReLU written
+    assert list(app.optimizer.options) == ["SGD", "Momentum"]
+    assert app.dropout.disabled and app.init.disabled and app.step_kind.disabled
+    notes = app.notes.value
+    for line in ("activation: LeakyReLU, Sigmoid not in learner_framework",
+                 "optimizer: Nesterov and Adam not in learner_framework",
+                 "dropout: learner_framework has no Dropout",
+                 "init: learner_framework's Linear draws its own initial weights",
+                 "step: your classes train with the readable step"):
+        assert line in notes, notes
+    only_mse = types.SimpleNamespace(**{k: v for k, v in CLASSES.items() if k != "CrossEntropy"})
+    app = Playground(framework=only_mse, canvas="image")
+    assert list(app.loss.options) == ["MSE"] and "loss: CrossEntropy not in my_framework" in app.notes.value
+
+
+@pytest.mark.parametrize("missing, named", [("SGD", "missing SGD"), ("Linear", "missing Linear"),
+                                            ("MSE CrossEntropy", "missing a loss (MSE or CrossEntropy)"),
+                                            ("ReLU Tanh", "missing an activation (ReLU, Tanh or Sigmoid)")])
+def test_a_framework_without_a_needed_class_is_refused_in_one_line(missing, named):
+    classes = {k: v for k, v in CLASSES.items() if k not in missing.split()}
+    with pytest.raises(TypeError) as info:
+        Playground(framework=classes, canvas="image")
+    message = str(info.value)
+    assert "\n" not in message and message.startswith("Playground(framework=my_framework): expected classes")
+    assert message.endswith(named)
+
+
+def test_a_dict_of_classes_works_too():
+    assert Framework.of(CLASSES).losses == ("MSE", "cross-entropy")
+
+
+# -- broken learner code: visible, never a crash -----------------------------------------------------------------
+class LinearAscends(Linear):
+    """A planted bug: the weight gradient with the wrong sign (gradient *ascent* on W)."""
+
+    def backward(self, grad_output):
+        self.grad_weight -= grad_output.T @ self.x
+        self.grad_bias += grad_output.sum(dim=0)
+        return grad_output @ self.weight
+
+
+class LinearStub(Linear):
+    def backward(self, grad_output):
+        raise NotImplementedError("write Linear.backward: accumulate dL/dW and dL/db, return dL/dx")
+
+
+def test_a_wrong_backward_diverges_visibly_and_the_app_keeps_working():
+    """Gradient ascent on W, the default settings: the loss blows up within a few epochs; the app
+    pauses with the message, the diverging epoch undone, and still answers Play and Reset."""
+    app = Playground(framework={**CLASSES, "Linear": LinearAscends}, canvas="image")
+
+    async def play_until_idle():
+        app.play.click()
+        while app._task is not None:
+            await asyncio.sleep(0.01)
+    run(play_until_idle())
+    h = app.history
+    assert re.search(r"diverged at epoch \d+ — lower the learning rate \(lr=0.1\) or check your backward",
+                     app.status.value), app.status.value
+    assert h.diverged and len(h.train_loss) < 10 and all(math.isfinite(v) for v in h.train_loss)
+    assert all(torch.isfinite(v).all() for v, _ in app.model.param())          # the diverging epoch undone
+    assert not app.running and app._task is None and "Error" not in app.status.value
+    run(play_until_idle())                                       # Play again: diverges again, no crash
+    assert "diverged at epoch" in app.status.value and "Error" not in app.status.value
+    app.reset_button.click()
+    assert app.epoch == 0 and app.status.value == ""
+
+
+def test_an_unfinished_backward_is_reported_in_the_app():
+    app = Playground(framework={**CLASSES, "Linear": LinearStub}, canvas="image")
+    app.step_button.click()
+    assert "Error: NotImplementedError: write Linear.backward" in app.status.value
+    assert "write Linear.backward" in "".join(o.get("text", "") for o in app.log.outputs)
+    assert app.epoch == 0 and not app.running
+    app.show_test.value = True                                     # still draws
+    assert app.image.value[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# -- export ------------------------------------------------------------------------------------------------------
+def test_exported_code_replays_the_run_with_the_learners_classes(mine):
+    app = Playground(framework=mine, canvas="image")
+    for _ in range(3):
+        app.step()
+    app.export_button.click()
+    code = app.code.value
+    assert "import learner_framework as F" in code and "F.Sequential(F.Linear(2, 25), F.ReLU()," in code
+    namespace = {}
+    exec(compile(code, "<export>", "exec"), namespace)
+    for (value, _), (mine_value, _) in zip(namespace["model"].param(), app.model.param(), strict=True):
+        torch.testing.assert_close(value, mine_value)
+    state = torch.load(__import__("io").BytesIO(app.weights_bytes()), weights_only=True)
+    assert list(state) == ["0.0", "0.1", "2.0", "2.1", "4.0", "4.1", "6.0", "6.1"]
+    assert torch.equal(state["6.1"], app.run.layers[6].bias)

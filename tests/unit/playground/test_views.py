@@ -1,0 +1,59 @@
+"""Views draw a Frame (playground.state): moving artists blitted over a kept background."""
+
+import numpy as np
+import pytest
+
+from minidl.playground.state import GRID, UNIT_GRID, Frame
+from minidl.playground.views import Views
+
+
+def frame(epochs=5, p=None, norms=(0.1, 0.2, 0.05), units=2, note=""):
+    e = np.arange(1, epochs + 1, dtype=float)
+    rng = np.random.default_rng(0)
+    x = rng.random((50, 2))
+    yy, xx = np.meshgrid(np.linspace(0, 1, GRID), np.linspace(0, 1, GRID), indexing="ij")
+    return Frame(epoch=epochs, epochs=e, train_loss=1 / e, test_loss=1.2 / e, train_error=0.5 / e, test_error=0.6 / e,
+                 note=note, boundary=xx if p is None else p, train=(x, (x[:, 0] > 0.5).astype(int)), test=None,
+                 mistakes=x[:3], gradient_norms=tuple(norms),
+                 units=tuple(rng.standard_normal((units, UNIT_GRID, UNIT_GRID)) for _ in range(2)))
+
+
+def pixels(views):
+    return np.asarray(views.fig.canvas.buffer_rgba()).copy()
+
+
+def test_a_frame_is_blitted_over_the_background_until_a_limit_moves():
+    views = Views(3, canvas="image")
+    views.update(frame(5))
+    png = views.png()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and views.full_draws == 1
+    first = pixels(views)
+    views.update(frame(6, p=1 - frame().boundary))                # same limits: only the moving artists
+    views.draw()
+    assert views.full_draws == 1 and not np.array_equal(first, pixels(views))
+    views.update(frame(11))                                        # the epoch axis grows 10 -> 20: a full draw
+    views.draw()
+    assert views.full_draws == 2 and views.ax_error.get_xlim() == (0.5, 20.5)
+    views.update(frame(5))
+    views.draw()                                                   # back to the first frame, pixel for pixel
+    np.testing.assert_array_equal(pixels(views), first)
+
+
+def test_the_boundary_contour_units_and_bars_follow_the_frame():
+    views = Views(3, canvas="image")
+    f = frame(units=4, norms=(0.1, float("nan"), 3.0))
+    views.update(f)
+    segments = views.contour.get_segments()
+    assert len(segments) == 1 and np.allclose(segments[0][:, 0], 0.5, atol=1 / GRID)   # p = x: the line x = 0.5
+    assert [b.get_height() for b in views.bars] == pytest.approx([0.1, 1e-7, 3.0])   # nan: no bar
+    mosaic = views.units.get_array()
+    tiles = ~np.isnan(mosaic[:UNIT_GRID])                         # hidden layer 1: 4 of 6 tiles drawn
+    assert tiles.any(axis=0).sum() == 4 * UNIT_GRID and np.nanmax(np.abs(mosaic)) == pytest.approx(1.0)
+    views.update(frame(p=np.full((GRID, GRID), 0.9)))               # no boundary inside the square
+    assert views.contour.get_segments() == []
+
+
+def test_a_divergence_note_is_drawn_on_the_loss_curves():
+    views = Views(2, canvas="image")
+    views.update(frame(note="diverged at epoch 6"))
+    assert views.diverged_text.get_text() == "diverged at epoch 6"
