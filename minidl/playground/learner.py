@@ -25,8 +25,8 @@ from typing import Any
 import torch
 
 from ..training import data
-from ..training.train import run
 from ..training.history import History
+from ..training.train import run
 from .run import Data, Run, hidden_outputs
 
 REQUIRED = ("Linear", "Sequential", "SGD")
@@ -159,64 +159,6 @@ class LearnerRun(Run):
                    epochs=epochs, batch_size=batch_size, shuffle=True, generator=self.generator,
                    callbacks=callbacks, progress=False, log=None, log_every=1, history=self.history,
                    check_finite=True, model=self.model, where=f"Playground(framework={self.fw.name})")
-
-    @property
-    def lr(self) -> float:
-        return float(getattr(self.optimizer, "lr", math.nan))
-
-
-def _clone(v: Any) -> Any:
-    """A copy of an optimizer attribute holding state (a tensor, or a list of tensors / None), else None."""
-    if isinstance(v, torch.Tensor):
-        return v.clone()
-    if isinstance(v, list) and v and all(t is None or isinstance(t, torch.Tensor) for t in v):
-        return [None if t is None else t.clone() for t in v]
-    return None
-
-
-class LearnerRun(Run):
-    """The learner's Sequential of Linear + activation layers, their loss and SGD, trained readably."""
-
-    advice = " or check your backward"
-
-    def __init__(self, d: Data, fw: Framework, sizes: tuple[int, ...], activation: str, loss: str,
-                 lr: float, momentum: float, seed: int):
-        super().__init__(d, seed)
-        F = fw.classes
-        self.fw, self.sizes, self.activation, self.loss = fw, tuple(sizes), activation, loss
-        torch.manual_seed(seed)                                 # the learner's Linear draws its own weights
-        self.layers: list[Any] = []
-        for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-            self.layers.append(F.Linear(fan_in, fan_out))
-            if i < len(sizes) - 2:
-                self.layers.append(getattr(F, ACTIVATIONS[activation])())
-        self.model = F.Sequential(*self.layers)
-        self.criterion, self.eval_criterion = (getattr(F, LOSSES[loss])() for _ in range(2))
-        self.optim = F.SGD(self.model.param(), lr, momentum=momentum)
-        self.pairs = [list(pair) for pair in self.model.param()]
-        self.dtype = self.pairs[0][0].dtype if self.pairs else torch.float32
-        self.output = "scores" if loss == "MSE" else "softmax"
-        (x, y), (tx, ty) = d.train, d.test
-        self.x, self.tx = x.to(self.dtype), tx.to(self.dtype)
-        self.labels, self.test_labels = y, ty
-        self.t = data.one_hot(y, 2, dtype=self.dtype) if loss == "MSE" else y       # what the loss compares with
-        self.tt = data.one_hot(ty, 2, dtype=self.dtype) if loss == "MSE" else ty
-        self.step = LearnerStep(self.model, self.criterion, self.eval_criterion, self.optim, self.pairs)
-
-    def _is_linear(self, m: Any) -> bool:
-        return isinstance(m, self.fw.classes.Linear)
-
-    def train(self, batch_size: int, *, epochs: int | None = None, until: float | None = None) -> str | None:
-        """Whole epochs (``epochs`` of them, or until time.perf_counter() passes ``until``) through
-        minidl's one training loop with the learner's step; a message if training diverged."""
-        h = run(self.step, (self.x, self.t, self.labels), (self.tx, self.tt, self.test_labels),
-                epochs=epochs or 10**9, batch_size=batch_size, shuffle=True, generator=self.generator,
-                callbacks=stop_at(until), progress=False, log=None, log_every=1, history=self.history,
-                check_finite=True, model=self.model, where=f"Playground(framework={self.fw.name})")
-        if h.diverged:
-            return (f"diverged at epoch {self.epoch + 1} — lower the learning rate (lr={self.lr:.3g}) or check your "
-                    f"backward, then Play again or Reset")
-        return None
 
     @property
     def lr(self) -> float:

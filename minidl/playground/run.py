@@ -31,7 +31,6 @@ from ..training.models import Recipe, build
 from ..training.train import fit
 
 
-
 @dataclass(frozen=True)
 class DataSpec:
     """What the Data controls say."""

@@ -30,8 +30,8 @@ from typing import Any
 
 import contourpy
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib import colormaps
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from PIL import Image

@@ -6,6 +6,7 @@ import concurrent.futures
 import io
 import re
 
+import numpy as np
 import pytest
 import torch
 
@@ -239,13 +240,21 @@ def test_weights_download_is_a_state_dict(app, tmp_path):
     assert torch.load(io.BytesIO(app.weights_bytes()), weights_only=True).keys() == state.keys()
 
 
-def test_views_show_gradient_norms_and_units(app):
+def test_the_frame_holds_gradient_norms_units_and_mistakes(app):
     app.step()
-    norms = app.gradient_norms()
+    norms = app.run.gradient_norms()
     assert len(norms) == 4 and all(n > 0 for n in norms)
-    acts = app.unit_activations(torch.rand(10, 2))
+    acts = app.run.hidden(torch.rand(10, 2).numpy(), 2)
     assert [tuple(a.shape) for a in acts] == [(10, 25), (10, 25)] and all((a >= 0).all() for a in acts)
     assert app.model.training                        # restored after the eval-mode pass
+    frame = app.frame()
+    assert frame.gradient_norms == tuple(norms) and frame.epoch == 1 and frame.test is None
+    assert [u.shape for u in frame.units] == [(6, 30, 30), (6, 30, 30)]
+    x, y = app.raw["x_train"], app.raw["y_train"]
+    wrong = md.predict(app.model, app.transform(x)) != y
+    np.testing.assert_array_equal(frame.mistakes, x[wrong].numpy())
+    app.show_test.value = True
+    assert app.frame().test[0] is app.run.points["test"][0]
 
 
 def test_two_playgrounds_do_not_pile_up_pyplot_figures():
