@@ -49,7 +49,7 @@ def build(sources: list[Path], out: Path, run_tests: bool = False) -> list[Path]
 
 def assign(src: Path, out: Path, run_tests: bool) -> Path:
     """otter assign src; keep its student notebook, autograder zip and solutions notebook."""
-    from otter.assign import main as otter_assign      # imports pandas & co: only when needed
+    from otter.assign import main as otter_assign  # imports pandas & co: only when needed
 
     result = out / "otter" / src.stem
     try:

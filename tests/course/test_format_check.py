@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
 
-from course.format_check import details_with_code, main, marker_problems, problems, otter_test_problems
+from course.format_check import details_with_code, main, marker_problems, otter_test_problems, problems
 from course.source import is_assignment
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,6 @@ Everything is graded in one call on one folder (grading spawns kernels): the `gr
 from __future__ import annotations
 
 import csv
-import os
 import re
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from planted_bugs import ROOT, plant, rows_present
 
 from course.editions import build
 from course.grade import Autograder, grade_folder, write_csv
+from course.source import is_assignment
 
 FIXTURE = ROOT / "tests/course/fixtures/build_mini.ipynb"
 TIMEOUT = 60            # seconds per run; the fixture needs ~10 (idle) to ~20 (load 6) on 2 cores
@@ -47,7 +47,8 @@ def sabotage(solutions: Path, question: str, code: str) -> nbformat.NotebookNode
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("grading")
-    notebooks = sorted({FIXTURE} | {ROOT / row[0] for row in BUGS})
+    series = [p for p in sorted((ROOT / "notebooks").glob("*.ipynb")) if is_assignment(nbformat.read(p, as_version=4))]
+    notebooks = sorted({FIXTURE} | {ROOT / row[0] for row in BUGS} | set(series))     # every assignment
     build(notebooks, tmp / "build")
     ag = tmp / "build" / "autograder"
     subs = tmp / "submissions"
@@ -125,7 +126,7 @@ def test_deleting_files_hurts_only_the_submission_itself(graded):
 def test_one_line_per_submission_and_one_csv_row(graded):
     grades = graded["grades"]
     assert len(graded["lines"]) == len(grades)
-    for line, g in zip(graded["lines"], sorted(grades.values(), key=lambda g: g.submission)):
+    for line, g in zip(graded["lines"], sorted(grades.values(), key=lambda g: g.submission), strict=True):
         assert line.startswith(g.submission) and line.endswith(f" {g.total:g}/{g.max:g}"), line
     with open(graded["csv"], newline="") as f:
         rows = list(csv.DictReader(f))
