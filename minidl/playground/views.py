@@ -8,10 +8,10 @@ pyplot, so no figures pile up); a change of architecture rebuilds its axes in pl
 A frame is cheap because most of the Figure does not change: axes, ticks, labels and titles are
 rendered once (a *full draw*) and kept as a background; every frame restores that background and
 draws only the artists that move (they are ``animated``: a full draw leaves them to us) — this is
-matplotlib's blitting. A full draw happens only when the background changes: the first frame, a
-new architecture, axis limits that grow (the curves' limits move in steps: 10, 20, 50, 100 ...
-epochs; loss decades), or a zoom/pan from the toolbar. ``update(frame)`` sets the artists,
-``draw()`` renders (full or blitted), ``png()`` encodes the result.
+matplotlib's blitting. The whole figure is drawn for the first frame, a new architecture and a
+zoom/pan from the toolbar; when axis limits move (the curves' in steps: 10, 20, 50, 100 ...
+epochs, loss decades; the gradient norms' decades) only that panel is redrawn into the
+background. ``update(frame)`` sets the artists, ``draw()`` renders, ``png()`` encodes the result.
 
 Two ways to show it, the same artists either way:
   * ``canvas="ipympl"`` (the default where ipympl is installed, as ``%matplotlib widget`` does):
@@ -62,7 +62,7 @@ class Views:
         else:
             FigureCanvasAgg(self.fig)
         self.fig.canvas.mpl_connect("draw_event", self._on_full_draw)
-        self.full_draws = 0
+        self.full_draws = self.panel_draws = 0           # whole figure / one panel re-rendered
         self.rebuild(n_linear)
 
     def rebuild(self, n_linear: int) -> None:
@@ -70,10 +70,11 @@ class Views:
         self.fig.clear()
         self.fig.set_layout_engine("constrained")
         top, bottom = self.fig.subfigures(2, 1, height_ratios=[2.0, 1.25])
-        left, right = top.subfigures(1, 2, width_ratios=[1.0, 1.05])
+        left, right = top.subfigures(1, 2, width_ratios=[1.0, 1.05], facecolor="white")
         self.ax_boundary = left.subplots()
         self.ax_loss, self.ax_error = right.subplots(2, 1, sharex=True)
-        grad_fig, self.units_fig = bottom.subfigures(1, 2, width_ratios=[1.0, 2.0])
+        grad_fig, self.units_fig = bottom.subfigures(1, 2, width_ratios=[1.0, 2.0], facecolor="white")
+        self._panels = {"curves": right, "grad": grad_fig}     # opaque: each can be redrawn on its own
         self.ax_grad = grad_fig.subplots()
         self.ax_units = self.units_fig.subplots()
         self._setup(n_linear)
@@ -82,7 +83,8 @@ class Views:
         self.fig.get_layout_engine().execute(self.fig)
         self.fig.set_layout_engine("none")
         self._background: Any = None
-        self._limits: tuple | None = None
+        self._limits: dict[str, tuple] = {}
+        self._stale: set[str] = set()                    # panels whose axes limits moved
         self._train_points: np.ndarray | None = None
         self._test_points: np.ndarray | None = None
 
@@ -158,16 +160,16 @@ class Views:
         self.units.set_data(_mosaic(frame.units))
 
         losses = np.concatenate([frame.train_loss, frame.test_loss])
-        limits = (_epoch_limit(e[-1] if len(e) else 0), _decades(losses[np.isfinite(losses) & (losses > 0)]),
-                  _percent_limit(100 * np.concatenate([frame.train_error, frame.test_error])),
-                  _decades(np.array([n for n in norms if math.isfinite(n) and n > 0]), low=1e-6, high=1e2))
-        if limits != self._limits:
-            self._limits = limits
-            self._background = None                       # the next draw is a full one
-            self.ax_error.set_xlim(0.5, limits[0] + 0.5)
-            self.ax_loss.set_ylim(*limits[1])
-            self.ax_error.set_ylim(0, limits[2])
-            self.ax_grad.set_ylim(*limits[3])
+        limits = {"curves": (_epoch_limit(e[-1] if len(e) else 0), _decades(losses[np.isfinite(losses) & (losses > 0)]),
+                             _percent_limit(100 * np.concatenate([frame.train_error, frame.test_error]))),
+                  "grad": _decades(np.array([n for n in norms if math.isfinite(n) and n > 0]), low=1e-6, high=1e2)}
+        self._stale |= {k for k, v in limits.items() if self._limits.get(k) != v}
+        self._limits = limits
+        (epochs, loss, percent), grad = limits["curves"], limits["grad"]
+        self.ax_error.set_xlim(0.5, epochs + 0.5)
+        self.ax_loss.set_ylim(*loss)
+        self.ax_error.set_ylim(0, percent)
+        self.ax_grad.set_ylim(*grad)
 
     def draw(self, live: bool = False) -> None:
         """Render the Figure: restore the background and draw the moving artists, or draw it all when
@@ -179,6 +181,13 @@ class Views:
             canvas.draw()                                # -> _on_full_draw: background, then the artists
             return
         canvas.restore_region(self._background)
+        if self._stale:                                   # new limits: redraw those panels into the background
+            renderer = canvas.get_renderer()
+            for name in self._stale:
+                self._panels[name].draw(renderer)
+            self.panel_draws += len(self._stale)
+            self._background = canvas.copy_from_bbox(self.fig.bbox)
+        self._stale.clear()
         self._draw_moving()
         if self.canvas == "ipympl":
             canvas.blit(self.fig.bbox)
@@ -186,6 +195,7 @@ class Views:
     def _on_full_draw(self, event: Any) -> None:
         """After every full draw (ours, or the toolbar's zoom and pan): keep it, add the moving artists."""
         self.full_draws += 1
+        self._stale.clear()
         self._background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
         self._draw_moving()
 

@@ -31,12 +31,17 @@ def test_a_frame_is_blitted_over_the_background_until_a_limit_moves():
     views.update(frame(6, p=1 - frame().boundary))                # same limits: only the moving artists
     views.draw()
     assert views.full_draws == 1 and not np.array_equal(first, pixels(views))
-    views.update(frame(11))                                        # the epoch axis grows 10 -> 20: a full draw
+    views.update(frame(11))                     # the epoch axis grows 10 -> 20: that panel redrawn, not the figure
     views.draw()
-    assert views.full_draws == 2 and views.ax_error.get_xlim() == (0.5, 20.5)
+    assert views.full_draws == 1 and views.panel_draws == 1 and views.ax_error.get_xlim() == (0.5, 20.5)
+    views.fig.canvas.draw()                                        # the whole figure afresh (as a zoom does) ...
+    full = pixels(views)
+    views.draw()                                                   # ... and the blitted frame: the same pixels
+    np.testing.assert_array_equal(pixels(views), full)
     views.update(frame(5))
     views.draw()                                                   # back to the first frame, pixel for pixel
     np.testing.assert_array_equal(pixels(views), first)
+    assert views.full_draws == 2 and views.panel_draws == 2
 
 
 def test_the_boundary_contour_units_and_bars_follow_the_frame():
