@@ -132,6 +132,22 @@ class LearnerRun(Run):
         F = fw.classes
         self.fw, self.sizes, self.activation, self.loss = fw, tuple(sizes), activation, loss
         torch.manual_seed(seed)                                 # the learner's Linear draws its own weights
+        try:
+            self._build(F, sizes, activation, loss, lr, momentum)
+        except Exception as e:                                  # an unfinished class: say which, in one line
+            line = str(e).splitlines()[0] if str(e) else ""
+            raise RuntimeError(f"Playground(framework={fw.name}): building the network with your classes failed: "
+                               f"{type(e).__name__}: {line}") from e
+        self.dtype = self.pairs[0][0].dtype if self.pairs else torch.float32
+        self.output = "scores" if loss == "MSE" else "softmax"
+        (x, y), (tx, ty) = d.train, d.test
+        self.x, self.tx = x.to(self.dtype), tx.to(self.dtype)
+        self.labels, self.test_labels = y, ty
+        self.t = data.one_hot(y, 2, dtype=self.dtype) if loss == "MSE" else y       # what the loss compares with
+        self.tt = data.one_hot(ty, 2, dtype=self.dtype) if loss == "MSE" else ty
+        self.step = LearnerStep(self.model, self.criterion, self.eval_criterion, self.optim, self.pairs)
+
+    def _build(self, F: Any, sizes: tuple[int, ...], activation: str, loss: str, lr: float, momentum: float) -> None:
         self.layers: list[Any] = []
         for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
             self.layers.append(F.Linear(fan_in, fan_out))
@@ -141,14 +157,6 @@ class LearnerRun(Run):
         self.criterion, self.eval_criterion = (getattr(F, LOSSES[loss])() for _ in range(2))
         self.optim = F.SGD(self.model.param(), lr, momentum=momentum)
         self.pairs = [list(pair) for pair in self.model.param()]
-        self.dtype = self.pairs[0][0].dtype if self.pairs else torch.float32
-        self.output = "scores" if loss == "MSE" else "softmax"
-        (x, y), (tx, ty) = d.train, d.test
-        self.x, self.tx = x.to(self.dtype), tx.to(self.dtype)
-        self.labels, self.test_labels = y, ty
-        self.t = data.one_hot(y, 2, dtype=self.dtype) if loss == "MSE" else y       # what the loss compares with
-        self.tt = data.one_hot(ty, 2, dtype=self.dtype) if loss == "MSE" else ty
-        self.step = LearnerStep(self.model, self.criterion, self.eval_criterion, self.optim, self.pairs)
 
     def _is_linear(self, m: Any) -> bool:
         return isinstance(m, self.fw.classes.Linear)

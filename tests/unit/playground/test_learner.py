@@ -242,6 +242,18 @@ def test_a_framework_without_a_needed_class_is_refused_in_one_line(missing, name
     assert message.endswith(named)
 
 
+class SGDStub(SGD):
+    def __init__(self, params, lr, momentum=0.0):
+        raise NotImplementedError("write SGD.__init__: ValueError for lr <= 0 ...\nsecond line")
+
+
+def test_an_unfinished_class_the_network_needs_is_named_in_one_line():
+    with pytest.raises(RuntimeError) as info:
+        Playground(framework={**CLASSES, "SGD": SGDStub}, canvas="image")
+    assert str(info.value) == ("Playground(framework=my_framework): building the network with your classes failed: "
+                               "NotImplementedError: write SGD.__init__: ValueError for lr <= 0 ...")
+
+
 def test_a_dict_of_classes_works_too():
     assert Framework.of(CLASSES).losses == ("MSE", "cross-entropy")
 
