@@ -39,9 +39,13 @@ def code_of(line: str) -> str:
 
 
 def secret_lines(instructor: nbformat.NotebookNode) -> set[str]:
-    """Lines only a solution region has (a line also in the given code is no secret); 6+ characters."""
+    """Lines only a solution region has, 6+ characters. A line the instructor edition also shows outside
+    its solutions (in given code, or in the output of a cell without one, e.g. minidl's own source
+    displayed with show_source) is no secret."""
     hidden = {code_of(line) for _, line in solution_lines(instructor)}
-    public = set()
+    unmarked = [c for c in instructor.cells if not has_solution(c)]
+    public = lines_of(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(outputs=c.get("outputs", []))
+                                                      for c in unmarked]))
     for cell in instructor.cells:
         inside = False
         for line in cell.source.splitlines():
