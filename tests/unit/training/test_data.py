@@ -394,8 +394,8 @@ def test_parse_csv_errors_name_the_file_line_and_value(text, message):
         parse_csv(text, source="data.csv")
 
 
-def test_parse_csv_rejects_bytes_that_are_not_utf8():
-    with pytest.raises(ValueError, match="<upload>: not UTF-8 text"):
+def test_parse_csv_rejects_bytes_that_are_not_utf8_naming_line_and_column():
+    with pytest.raises(ValueError, match=re.escape("<upload>, line 2, column 'x1': not UTF-8 text (byte 0xff)")):
         parse_csv(b"x1,x2,label\n\xff,0,0\n")
 
 
