@@ -51,8 +51,15 @@ def _factor(ratio: float) -> str:
     return f"everything is {ratio:.4g}× the expected value (a wrong sign and a factor?)"
 
 
+def _number(v: float) -> str:
+    """Six decimals, or six significant digits for a value too small or large to show that way."""
+    return f"{v:.6f}" if v == 0 or 1e-3 <= abs(v) < 1e6 else f"{v:.6g}"
+
+
 def _shapes_of(args: Sequence[Any]) -> str:
-    return ", ".join(str(_shape(a)) if isinstance(a, Tensor) else type(a).__name__ for a in args)
+    """'of shapes (1, 3), (4, 3)' for tensors; other arguments by their type ('History, History')."""
+    text = ", ".join(str(_shape(a)) if isinstance(a, Tensor) else type(a).__name__ for a in args)
+    return f"of shapes {text}" if all(isinstance(a, Tensor) for a in args) else text
 
 
 def raised(e: BaseException, where: str = "your function", args: Sequence[Any] = ()) -> str:
@@ -64,7 +71,7 @@ def raised(e: BaseException, where: str = "your function", args: Sequence[Any] =
     line = f"✗ {where} raised {type(e).__name__}: {message}"
     if args and isinstance(e, (RuntimeError, ValueError, IndexError)) and \
             any(w in message for w in ("shape", "size", "dimension", "mat1", "broadcast")):
-        line += (f" (on inputs of shapes {_shapes_of(args)}: write each product's shapes down, "
+        line += (f" (on inputs {_shapes_of(args)}: write each product's shapes down, "
                  f"e.g. (N, out) · (out, in) -> (N, in))")
     return line
 
@@ -101,7 +108,7 @@ def diagnose(name: str, actual: Any, expected: Tensor, atol: float, rtol: float)
         ratio = a[e.abs() > 0] / e[e.abs() > 0]
         if torch.allclose(ratio, ratio[0].expand_as(ratio), rtol=1e-6) and float(ratio[0]) != 0:
             hint = f" — {_factor(float(ratio[0]))}"
-    return (f"{where}: expected {float(e[i]):.6f}, got {float(a[i]):.6f} "
+    return (f"{where}: expected {_number(float(e[i]))}, got {_number(float(a[i]))} "
             f"({int(bad.sum())} of {bad.numel()} entries wrong){hint}")
 
 
@@ -147,8 +154,7 @@ def check_function(fn: Callable[..., Any], reference: Callable[..., Any],
             print(raised(e, args=args))
             return False
         if not check(answer, expected, names=names, atol=atol, rtol=rtol, quiet=True):
-            shapes = ", ".join(str(_shape(a)) for a in args if isinstance(a, Tensor))
-            print(f"✗ trial {trial + 1} of {trials}, inputs of shapes {shapes}:")
+            print(f"✗ trial {trial + 1} of {trials}, inputs {_shapes_of(args)}:")
             check(answer, expected, names=names, atol=atol, rtol=rtol)
             return False
     print(f"✓ correct on {trials} random inputs ({', '.join(_as_dict(expected, names))})")

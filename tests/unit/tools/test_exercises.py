@@ -179,3 +179,13 @@ def test_check_module_without_parameters_uses_the_same_random_numbers(capsys):
     assert not check_module(Halves, md.Dropout, [(1, 6), (5, 6)], args=(0.5,))
     out = capsys.readouterr().out
     assert "a gradient differs from Dropout's" in out and "everything is 2× too small" in out
+
+
+def test_small_values_keep_their_digits(capsys):
+    assert not check(2e-16, 3.3e-16, names=["relative difference"], atol=0, rtol=1e-9)
+    assert "expected 3.3e-16, got 2e-16" in capsys.readouterr().out
+
+
+def test_inputs_that_are_not_tensors_are_named_by_type(capsys):
+    assert not check_function(lambda h, k: 1.0, lambda h, k: 2.0, lambda gen: ([1], 0.5))
+    assert capsys.readouterr().out.startswith("✗ trial 1 of 3, inputs list, float:\n")
