@@ -104,6 +104,7 @@ class Views:
 
         for axis, name in ((self.ax_loss, "loss"), (self.ax_error, "error %")):
             axis.set_ylabel(name)
+            axis.yaxis.set_label_coords(-0.16, 0.5)     # fixed: it must not move when its panel is redrawn
             axis.grid(alpha=0.3)
         self.ax_loss.set_yscale("log")
         self.ax_error.set_xlabel("epoch")
