@@ -89,7 +89,7 @@ class Controls:
         self.batch = self._w(W.SelectionSlider(options=BATCHES, value=100, description="batch size", style=s,
                                                layout=_wide()), "batch")
         self.step_kind = self._w(W.ToggleButtons(options=STEPS, value="compiled", description="step", style={
-            "button_width": "95px", "description_width": "90px"}, tooltips=[
+            "button_width": "80px", "description_width": "90px"}, tooltips=[
             "fit(fast=True): the same step compiled into preallocated buffers (minidl.training.fast)",
             "fit(fast=False): the modules' own forward and backward, the code the notebooks derive"]),
             "step-kind", self._on_step_kind)

@@ -271,7 +271,8 @@ def _ipympl_canvas() -> Any:
     IPython displays it; inside a VBox it never is, and the page then draws a frame that is not
     there yet, fails, and leaves the canvas 0×0. So this one records both at every frame drawn
     before the page has connected (the data URL stored whole, as ipympl 0.10 does not, and encoded
-    fast: zlib level 1), except frames drawn while training, which the next one replaces.
+    fast: zlib level 1), except frames drawn while training, which the next one replaces. Its diff
+    frames (what a connected page receives) are encoded at zlib level 1 too.
     """
     global _CANVAS
     if _CANVAS is None:
@@ -279,6 +280,25 @@ def _ipympl_canvas() -> Any:
 
         class AppCanvas(Canvas):
             live = False                                  # set by Views.draw: another frame follows soon
+
+            def get_diff_image(self) -> bytes | None:
+                """matplotlib's webagg diff frame (the pixels that changed since the last frame sent), encoded
+                fast (zlib level 1, not 6); nothing at all while training with no page to send it to."""
+                if not self._png_is_old or (self.syncing_data_url and self.live):
+                    return None
+                buff = np.asarray(self.get_renderer().buffer_rgba()).view(np.uint32).squeeze(2)
+                if self._force_full or buff.shape != self._last_buff.shape or \
+                        (buff.view(np.uint8).reshape(*buff.shape, 4)[:, :, 3] != 255).any():
+                    self.set_image_mode("full")
+                    output = buff
+                else:
+                    self.set_image_mode("diff")
+                    output = np.where(buff != self._last_buff, buff, 0)
+                self._last_buff, self._force_full, self._png_is_old = buff.copy(), False, False
+                with io.BytesIO() as png:
+                    Image.fromarray(output.view(np.uint8).reshape(*output.shape, 4)).save(png, format="png",
+                                                                                            compress_level=1)
+                    return png.getvalue()
 
             def send_binary(self, data: Any) -> None:
                 if self.syncing_data_url and not self.live:   # no page yet: keep the frame as a data URL
