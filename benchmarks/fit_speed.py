@@ -1,6 +1,6 @@
 """md.fit against the idiomatic torch loop doing the same per-epoch work, on the course setup.
 
-    .venv/bin/python benchmarks/fit_speed.py [--epochs 75] [--repeats 7] [--dtype float32] [--threads 1]
+    .venv/bin/python benchmarks/fit_speed.py [--epochs 75] [--repeats 7] [--dtype float32] [--threads 1] [--out DIR]
 
 Course setup: disk, 1000 train + 1000 test points (standardized), 2-25-25-25-2 ReLU, MSE against
 one-hot targets, SGD lr 0.1 momentum 0.9, batches of 100, and every epoch the mean train loss, the
@@ -21,8 +21,11 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import torch
 
@@ -102,7 +105,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1: steadier on a busy machine)")
+    parser.add_argument("--out", type=Path, default=None, help="also write fit_speed.md there (benchmarks/results)")
     args = parser.parse_args()
+    load = os.getloadavg()
     torch.set_num_threads(args.threads)
     dtype = getattr(torch, args.dtype)
     data = course(dtype)
@@ -124,13 +129,23 @@ def main() -> None:
     finally:
         gc.enable()
     med = {name: statistics.median(ts) for name, ts in times.items()}
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), {args.dtype}; course setup, "
-          f"{args.epochs} epochs, median of {args.repeats} interleaved whole runs")
-    print(f"{'run':<20} {'whole run':>10} {'ms/epoch':>9} {'torch loop / this':>18} {'final test error':>17}")
+    lines = [f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), {args.dtype}; course setup, "
+             f"{args.epochs} epochs, median of {args.repeats} interleaved whole runs", "",
+             "| run | whole run | ms/epoch | torch loop / this | final test error |", "|---|---:|---:|---:|---:|"]
     for name in names:
-        print(f"{name:<20} {med[name]:9.3f}s {1000 * med[name] / args.epochs:9.2f} "
-              f"{med['torch loop'] / med[name]:17.2f}× {100 * errors[name][-1]:16.2f}%")
-    print(f"fit(epochs=1) called again and again (a live widget): {widget_rate(data, 200, dtype):.0f} epochs/s")
+        lines.append(f"| {name} | {med[name]:.3f} s | {1000 * med[name] / args.epochs:.2f} | "
+                     f"{med['torch loop'] / med[name]:.2f}× | {100 * errors[name][-1]:.2f}% |")
+    ratio = med["torch loop"] / med["md.fit"]
+    lines += ["", f"fit(epochs=1) called again and again (a live widget): {widget_rate(data, 200, dtype):.0f} epochs/s"]
+    print("\n".join(lines))
+    if args.out:
+        command = " ".join([".venv/bin/python benchmarks/fit_speed.py", *sys.argv[1:]])
+        target = (f"**md.fit, course setup, whole run: {ratio:.2f}× faster than the idiomatic torch loop** "
+                  f"(target ≥ 4×: {'met' if ratio >= 4 else 'missed'}). Command: `{command}`; load average at "
+                  f"the start {' '.join(f'{v:.2f}' for v in load)}.")
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "fit_speed.md").write_text("\n".join(["### md.fit against the idiomatic torch loop", "",
+                                                           target, "", *lines]) + "\n")
 
 
 if __name__ == "__main__":

@@ -184,6 +184,33 @@ def memory_table(rows: list[dict]) -> list[str]:
     return lines
 
 
+def targets_table(speed: list[dict], memory: list[dict]) -> list[str]:
+    """Issue 11's per-step and memory targets, each with its measured value (1 thread)."""
+    lines = ["| target | measured | met |", "|---|---|---|"]
+    by = {(r["size"], r["variant"], r["dtype"], r["threads"], r["framework"]): r["median_step_s"] for r in speed}
+
+    def add(what: str, value: float, ok: bool, fmt: str = "{:.2f}×") -> None:
+        lines.append(f"| {what} | {fmt.format(value)} | {'yes' if ok else '**no**'} |")
+
+    for size, variant, dtype, _, fw in sorted(k for k in by if k[3] == 1 and k[4] == "torch"):
+        key = (size, variant, dtype, 1)
+        t, f, g, m = (by[key + (name,)] for name in ("torch", "minidl.fast", "GEMMs", "minidl"))
+        if size == "S":
+            add(f"S {variant} {dtype}: compiled step ≥ 5× the torch twin", t / f, t / f >= 5)
+            add(f"S {variant} {dtype}: compiled step ≤ 2× the bare GEMMs", f / g, f / g <= 2)
+        else:
+            add(f"{size} {variant} {dtype}: readable modules not slower than torch (torch / readable ≥ 1)",
+                t / m, t / m >= 1)
+        if size == "L":
+            add(f"L {variant} {dtype}: compiled step ≤ 1.05× the bare GEMMs", f / g, f / g <= 1.05)
+    for config in _configs(memory, ("size", "variant", "dtype")):
+        mb = {r["framework"]: r["peak_above_baseline_mb"] for r in config}
+        ratio = mb["minidl.fast"] / mb["torch"]
+        add(f"{config[0]['size']} {config[0]['dtype']}: peak memory of what fit runs (compiled) ≤ the twin's",
+            ratio, ratio <= 1, "{:.2f} of the twin's")
+    return lines
+
+
 def _configs(rows: list[dict], keys: tuple[str, ...] = ("size", "variant", "dtype", "threads")) -> list[list[dict]]:
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
@@ -212,7 +239,8 @@ def write(out: Path, speed: list[dict], memory: list[dict], info: dict, command:
         "taking turns epoch by epoch (step by step for L, whose steps take seconds); each step is timed "
         "(time.perf_counter), the first "
         f"{WARMUP} of each are a warm-up, the table gives the median over the rest. *minidl*: the readable "
-        "modules (the loop of `fit`); *minidl.fast*: `minidl.fast.compile(model, criterion, optimizer).step`; "
+        "step (`fit(..., fast=False)`, training.train.ReadableStep); *minidl.fast*: the compiled step `fit` runs "
+        "by default (training.train.training_step, i.e. `fast.compile(model, criterion, optimizer).step`); "
         "*torch*: torch.nn + autograd + torch.optim with torch's defaults; *GEMMs*: only the matrix products "
         "of a step (forward x Wᵀ, backward gᵀx and g W per layer, g W skipped for the first layer), the floor. "
         "*same loss*: every framework's final epoch loss within "
@@ -220,6 +248,11 @@ def write(out: Path, speed: list[dict], memory: list[dict], info: dict, command:
         "Δ is the largest relative difference; *fast ≡ minidl*: the fast step's parameters are bitwise "
         "equal to the readable step's at the end.",
         "",
+        "## Issue 11's targets (per step, 1 thread; memory)",
+        "",
+        *targets_table(speed, memory),
+        "",
+        *_extra(out),
         "## Time per training step (median)",
         "",
         *speed_table(speed, "step"),
@@ -236,6 +269,15 @@ def write(out: Path, speed: list[dict], memory: list[dict], info: dict, command:
                "and train 3 steps; peak VmHWM minus VmRSS before. It counts the parameters, gradients, "
                "optimizer state, activations and allocator caching.", "", *memory_table(memory), ""]
     (out / "results.md").write_text("\n".join(md))
+
+
+def _extra(out: Path) -> list[str]:
+    """The whole-run targets, measured by their own commands (fit_speed.py, the sweep): their files."""
+    lines = []
+    for name in ("fit_speed.md", "sweep.md"):
+        if (out / name).exists():
+            lines += [(out / name).read_text().strip(), ""]
+    return lines
 
 
 def main() -> None:

@@ -66,3 +66,14 @@ def test_committed_results_cover_every_configuration_and_agree_with_torch():
         {(s, d, f) for s in "SML" for d in ("float32", "float64") for f in ("minidl", "minidl.fast", "torch")}
     markdown = (BENCH / "results" / "results.md").read_text()
     assert markdown.count("| L 1024-2048-2048-10 |") == 8          # the step table and the epoch table
+
+
+def test_fit_speed_prints_md_fit_against_the_torch_loop_and_writes_its_row(tmp_path):
+    done = subprocess.run([sys.executable, str(BENCH / "fit_speed.py"), "--epochs", "2", "--repeats", "1",
+                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=300, cwd=ROOT, check=True)
+    rows = {line.split("|")[1].strip(): line.split("|")[2:] for line in done.stdout.splitlines()
+            if line.startswith("| md.fit") or line.startswith("| torch loop")}
+    assert set(rows) == {"md.fit", "md.fit(fast=False)", "torch loop"}, done.stdout
+    assert rows["md.fit"][-2] == rows["md.fit(fast=False)"][-2]          # the same run, compiled or readable
+    written = (tmp_path / "fit_speed.md").read_text()
+    assert "faster than the idiomatic torch loop" in written and "benchmarks/fit_speed.py --epochs 2" in written

@@ -129,6 +129,7 @@ def test_run_pair_coincides_and_a_shorter_run_is_a_prefix():
     assert long["minidl"].train_error[:2] == short["minidl"].train_error == short["torch"].train_error
     worst, mismatches = ex.agreement(long)
     assert worst < ex.TWIN_TOL and mismatches == 0
+    assert (long["minidl"].config["step"], long["torch"].config["step"]) == ("compiled", "torch")  # through fit
 
 
 def test_agreement_and_records_of_a_diverged_run():

@@ -1,0 +1,76 @@
+"""Where the time of `python -m minidl.lab.sweep --full` goes: minidl's side and the torch twin's.
+
+    .venv/bin/python benchmarks/sweep_time.py [--seeds 0] [--out benchmarks/results]
+
+Trains every run of the full grid for the given seeds (the full sweep trains seeds 0-9), one process,
+one thread, each run and its twin exactly as experiments.run_pair does, and sums the CPU time
+(time.process_time, which a busy shared machine disturbs less than the wall clock) of each side. The
+full sweep's time on 2 idle cores is then about (minidl + twin) x 10 / len(seeds) / 2. Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from minidl.lab import experiments as E
+from minidl.lab.reference import fit_twin, to_torch, torch_criterion, torch_optimizer
+from minidl.training.train import fit
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", default="0")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    load = os.getloadavg()
+    runs = E.plan([c for cs in E.views().values() for c in cs])
+    by_view = {name: set(E.plan(cs)) for name, cs in E.views().items()}
+    cpu: dict[str, dict[str, float]] = {}
+    wall = time.perf_counter()
+    for config in runs:
+        view = next(name for name, keys in by_view.items() if config in keys)
+        for seed in seeds:
+            train, test = E.data(seed, config.standardize)
+            model, criterion, opt = E.build(config, seed)
+            twin = to_torch(model)
+            tcrit, topt = torch_criterion(criterion), torch_optimizer(opt, twin)
+            kw = dict(epochs=config.epochs, batch_size=config.batch_size, generator=2000 + seed)
+            t0 = time.process_time()
+            fit(model, criterion, opt, train, test, progress=False, **kw)
+            t1 = time.process_time()
+            fit_twin(twin, tcrit, topt, train, test, **kw)
+            t2 = time.process_time()
+            side = cpu.setdefault(view, {"minidl": 0.0, "torch": 0.0, "runs": 0})
+            side["minidl"] += t1 - t0
+            side["torch"] += t2 - t1
+            side["runs"] += 1
+    scale = 10 / len(seeds) / 2
+    lines = ["| experiment | runs | minidl CPU s | torch twin CPU s | twin share |", "|---|---:|---:|---:|---:|"]
+    for view, s in cpu.items():
+        lines.append(f"| {view} | {s['runs']} | {s['minidl']:.1f} | {s['torch']:.1f} | "
+                     f"{s['torch'] / (s['minidl'] + s['torch']):.0%} |")
+    m, t = sum(s["minidl"] for s in cpu.values()), sum(s["torch"] for s in cpu.values())
+    lines.append(f"| all | {sum(s['runs'] for s in cpu.values())} | {m:.1f} | {t:.1f} | {t / (m + t):.0%} |")
+    estimate = (m + t) * scale / 60
+    summary = (f"**`python -m minidl.lab.sweep --full`: about {estimate:.1f} minutes on 2 idle cores** "
+               f"(target ≤ 10: {'met' if estimate <= 10 else 'missed'}), estimated from the CPU time of seed(s) "
+               f"{args.seeds} × 10 / {len(seeds)} / 2 workers; minidl's side {m * scale / 60:.1f} min, the torch "
+               f"twin's {t * scale / 60:.1f} min. Command: `.venv/bin/python benchmarks/sweep_time.py "
+               f"{' '.join(sys.argv[1:])}` ({(time.perf_counter() - wall) / 60:.1f} min wall, load average at the "
+               f"start {' '.join(f'{v:.2f}' for v in load)}).")
+    print(summary, *lines, sep="\n")
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "sweep.md").write_text("\n".join(["### The full sweep", "", summary, "", *lines]) + "\n")
+
+
+if __name__ == "__main__":
+    main()
