@@ -3,8 +3,8 @@
 A Frame is a frozen snapshot in plain numpy: the curves of the History, P(class 1) over the input
 square, the points and the mistakes, the gradient norm of every Linear layer and what the units of
 the first hidden layers respond to. The views read nothing else, so they can be tested (and
-timed) on a Frame alone, and any network that answers the five questions of ``Network`` (minidl's
-or a learner's own modules) can be drawn.
+timed) on a Frame alone, and any network that answers the questions of ``Network`` (minidl's
+modules or a learner's own) can be drawn.
 """
 
 from __future__ import annotations
