@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import inspect
 import textwrap
+from pathlib import Path
 from typing import Any
 
 
@@ -44,10 +45,12 @@ def show_source(obj: Any, *, docstring: bool = True) -> Source:
     """
     try:
         code = textwrap.dedent(inspect.getsource(obj)).rstrip()
-        where = inspect.getsourcefile(obj).rsplit("/", 1)[-1]
+        path = Path(inspect.getsourcefile(obj)).resolve()
+        package = Path(__file__).resolve().parents[1]          # minidl/
+        where = path.relative_to(package.parent).as_posix() if path.is_relative_to(package) else path.name
     except (TypeError, OSError) as e:
         raise TypeError(f"show_source: cannot find the source of {obj!r} ({e})") from e
     if not docstring:
         code = _without_docstring(code)
     name = getattr(obj, "__qualname__", getattr(obj, "__name__", ""))
-    return Source(code, title=f"minidl/{where}: {name}")
+    return Source(code, title=f"{where}: {name}")
