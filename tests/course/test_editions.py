@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -26,11 +28,16 @@ WITH_STUBS = ASSIGNMENTS + [p for p in SERIES if p not in ASSIGNMENTS       # ev
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    """`make student` on the series and the fixture, into a temporary build/."""
-    out = tmp_path_factory.mktemp("build")
-    build(SERIES + [FIXTURE], out)
-    return out
+def built() -> Path:
+    """`make student` on the series and the fixture, into a temporary folder inside build/ (so that,
+    as with make student, a notebook can still find the repository's files above it)."""
+    (ROOT / "build").mkdir(exist_ok=True)
+    out = Path(tempfile.mkdtemp(prefix="test-editions-", dir=ROOT / "build"))
+    try:
+        build(SERIES + [FIXTURE], out)
+        yield out
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
 
 
 def code_of(line: str) -> str:
