@@ -6,6 +6,7 @@
       │                                            └─ build/autograder/NN_x.ipynb the solutions, otter format
       └─ otherwise ─ solution regions → their prompts, those cells' outputs cleared → build/student/
     every other file git tracks under the notebooks' folder (data, figures, results/) is copied alongside.
+    A student file changed since make student wrote it (a learner's work) is kept, not overwritten.
 
     python -m course.editions [NOTEBOOK_OR_FOLDER ...] [--out build] [--run-tests]
 """
@@ -13,6 +14,8 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import shutil
 import subprocess
 import sys
@@ -26,29 +29,59 @@ from course.source import drop_solution_markdown, is_assignment, strip_solutions
 SKIP = {".ipynb_checkpoints", "__pycache__", ".OTTER_LOG"}
 
 
-def build(sources: list[Path], out: Path, run_tests: bool = False) -> list[Path]:
+def build(sources: list[Path], out: Path, run_tests: bool = False, echo=print) -> list[Path]:
     """Write the student edition of each notebook into out/student (assignments' autograders into
-    out/autograder); return the student notebooks written. Copies the notebooks' folders' other files."""
+    out/autograder); return the student notebooks. Copies the notebooks' folders' other files.
+    A student file changed since the last build (a learner's work) is kept, never overwritten."""
     student, autograder = out / "student", out / "autograder"
-    for d in (student, autograder, out / "otter"):
+    for d in (autograder, out / "otter"):
         shutil.rmtree(d, ignore_errors=True)
         d.mkdir(parents=True)
+    student.mkdir(parents=True, exist_ok=True)
+    writer = StudentFiles(student, echo)
     for folder in sorted({p.parent for p in sources}):
-        copy_support_files(folder, student)
+        for f in support_files(folder):
+            writer.write(f.relative_to(folder), f.read_bytes())
     written = []
     for src in sources:
         nb = nbformat.read(src, as_version=4)
         if is_assignment(nb):
-            written.append(assign(src, out, run_tests))
+            nb = assign(src, out, run_tests, writer)
         else:
-            target = student / src.name
-            nbformat.write(strip_solutions(nb), target)
-            written.append(target)
+            nb = strip_solutions(nb)
+        writer.write(Path(src.name), nbformat.writes(nb).encode() + b"\n")
+        written.append(student / src.name)
+    writer.save()
     return written
 
 
-def assign(src: Path, out: Path, run_tests: bool) -> Path:
-    """otter assign src; keep its student notebook, autograder zip and solutions notebook."""
+class StudentFiles:
+    """Writes into the student folder, remembering each file's hash (in .editions.json) so that a
+    file changed since (a learner's work) is kept the next time, with a one-line note."""
+
+    def __init__(self, folder: Path, echo):
+        self.folder, self.echo, self.index = folder, echo, folder / ".editions.json"
+        self.hashes = json.loads(self.index.read_text()) if self.index.is_file() else {}
+
+    def write(self, rel: Path, data: bytes) -> None:
+        target, key = self.folder / rel, rel.as_posix()
+        if target.is_file() and _sha(target.read_bytes()) != self.hashes.get(key):
+            self.echo(f"kept {target}: changed since make student wrote it (delete it to regenerate)")
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        self.hashes[key] = _sha(data)
+
+    def save(self) -> None:
+        self.index.write_text(json.dumps(self.hashes, indent=1, sort_keys=True))
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def assign(src: Path, out: Path, run_tests: bool, writer: StudentFiles) -> nbformat.NotebookNode:
+    """otter assign src; keep its autograder zip and solutions notebook; return the student notebook."""
     from otter.assign import main as otter_assign  # imports pandas & co: only when needed
 
     result = out / "otter" / src.stem
@@ -63,22 +96,10 @@ def assign(src: Path, out: Path, run_tests: bool) -> Path:
                            f"in ASSIGNMENT CONFIG), got {len(zips)}")
     shutil.copy2(zips[0], out / "autograder" / f"{src.stem}.zip")
     shutil.copy2(result / "autograder" / src.name, out / "autograder" / src.name)
-    for f in (result / "student").iterdir():                 # the notebook and its `files:`
+    for f in (result / "student").iterdir():                 # the notebook's `files:`
         if f.suffix != ".ipynb" and f.is_file():
-            shutil.copy2(f, out / "student" / f.name)
-    target = out / "student" / src.name
-    nb = nbformat.read(result / "student" / src.name, as_version=4)
-    nbformat.write(drop_solution_markdown(nb), target)
-    return target
-
-
-def copy_support_files(folder: Path, student: Path) -> None:
-    """Every file under folder that git tracks (so nothing a notebook run wrote, such as a file of
-    the instructor's solutions), except notebooks and caches, at the same relative paths."""
-    for f in support_files(folder):
-        rel = f.relative_to(folder)
-        (student / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(f, student / rel)
+            writer.write(Path(f.name), f.read_bytes())
+    return drop_solution_markdown(nbformat.read(result / "student" / src.name, as_version=4))
 
 
 def support_files(folder: Path) -> list[Path]:

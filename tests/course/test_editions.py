@@ -96,7 +96,7 @@ def test_make_student_writes_every_notebook_and_the_files_they_need(built):
     copied = {f.relative_to(built / "student") for f in (built / "student").rglob("*") if f.is_file()}
     expected = ({f.relative_to(ROOT / "notebooks") for f in tracked} | {Path("points.csv")}
                 | {Path(p.name) for p in SERIES + [FIXTURE]})
-    assert copied - expected <= {Path(".OTTER_LOG")}, "only tracked files: nothing a notebook run wrote"
+    assert copied - expected <= {Path(".OTTER_LOG"), Path(".editions.json")}, "only tracked files"
 
 
 @pytest.mark.parametrize("src", SERIES + [FIXTURE], ids=lambda p: p.stem)
@@ -148,6 +148,20 @@ def test_student_edition_runs_to_the_end_with_stubs(built, src):
     assert all(o.output_type != "error" for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     if src == FIXTURE:
         assert "not implemented yet: write " in json.dumps(last.outputs)
+
+
+def test_a_rebuild_keeps_the_learners_work(tmp_path):
+    out, lines = tmp_path / "build", []
+    build([FIXTURE], out, echo=lines.append)
+    mine, data = out / "student" / FIXTURE.name, out / "student" / "points.csv"
+    mine.write_text(mine.read_text().replace("raise NotImplementedError", "return 0  # my work"))
+    data.unlink()
+    build([FIXTURE], out, echo=lines.append)
+    assert "# my work" in mine.read_text() and data.is_file()
+    assert lines == [f"kept {mine}: changed since make student wrote it (delete it to regenerate)"]
+    mine.unlink()
+    build([FIXTURE], out, echo=lines.append)
+    assert "# my work" not in mine.read_text() and len(lines) == 1
 
 
 def test_a_plain_notebook_keeps_its_prompts_and_loses_its_solutions():
