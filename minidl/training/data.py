@@ -439,11 +439,12 @@ def _numpy_rows(data: bytes, layout: _Layout, source: str, dtype: torch.dtype,
     usecols = sorted(fields)
     lines = io.BytesIO(data)
     lines.seek(layout.offset)
+    most = min(max_rows + 1, data.count(b"\n", layout.offset) + 1)    # loadtxt allocates max_rows rows up front
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")                   # loadtxt warns about an empty input
             table = np.loadtxt(lines, dtype=[fields[c] for c in usecols], usecols=usecols, delimiter=",",
-                               comments=None, ndmin=1, max_rows=max_rows + 1, encoding="ascii")
+                               comments=None, ndmin=1, max_rows=most, encoding="ascii")
     except ValueError:
         return None                                           # a field that is not a number, too few fields
     n, end = min(len(table), max_rows), len(data)

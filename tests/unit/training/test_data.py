@@ -553,6 +553,8 @@ def test_the_row_cap_has_a_default_names_the_line_and_says_how_to_raise_it(tmp_p
             "f.csv, line 6: more than max_rows=2 data rows; pass a larger max_rows to parse_csv or load_csv to "
             "read more (the cap bounds the memory and time a file takes)")
     assert "line 3, column 'x2'" in csv_error("x1,x2,label\n0,0,0\n1,a,1\n2,2,0\n", max_rows=2)  # rows in order
+    for huge in (10**15, 2**63, 10**30):                          # numpy must not allocate max_rows rows
+        assert xy(rows, max_rows=huge)[1] == [0, 1, 0]
     path = tmp_path / "big.csv"
     path.write_text("x1,x2,label\n" + "0,0,0\n1,1,1\n" * 6)
     with pytest.raises(ValueError, match=re.escape(f"{path}, line 12: more than max_rows=10 data rows")):
