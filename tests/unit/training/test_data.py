@@ -602,6 +602,12 @@ def exact_outcome(text, **kw):
         return outcome(text, **kw)
 
 
+def rule_by_rule_outcome(text, **kw):
+    """exact_outcome() without its one-regex shortcut for plain records: every rule checked one by one."""
+    with mock.patch.object(data_module, "_plain_record", return_value=re.compile("(?!)")):
+        return exact_outcome(text, **kw)
+
+
 def fast_path_taken(text, **kw) -> bool:
     taken = []
     real = data_module._numpy_rows
@@ -660,7 +666,8 @@ def test_a_valid_file_round_trips_its_numbers_exactly_in_float64(case):
     for as_bytes in (False, True):
         x, y = parse_csv(text.encode() if as_bytes else text, dtype=torch.float64)
         assert x.tolist() == [list(p) for p in points] and y.tolist() == labels
-    assert exact_outcome(text, dtype=torch.float64) == outcome(text, dtype=torch.float64)
+    assert exact_outcome(text, dtype=torch.float64) == outcome(text, dtype=torch.float64) \
+        == rule_by_rule_outcome(text, dtype=torch.float64)
 
 
 @settings(max_examples=40, deadline=None)
@@ -708,7 +715,7 @@ def test_a_mutated_file_is_read_or_refused_with_a_valueerror_the_same_by_both_pa
     text = mutate(data, data.draw(valid_csv(plain=plain))[0], plain)
     dtype = data.draw(st.sampled_from([torch.float32, torch.float64, torch.float16]))
     result = outcome(text, dtype=dtype)                          # anything but a ValueError propagates: a failure
-    assert exact_outcome(text, dtype=dtype) == result
+    assert exact_outcome(text, dtype=dtype) == result == rule_by_rule_outcome(text, dtype=dtype)
     assert outcome(text.encode("utf-8", "surrogatepass"), dtype=dtype) == result
 
 
