@@ -80,7 +80,14 @@ class Playground(Controls):
         self.message = ""
         self._build_controls()
         self.views: Views | None = None
-        self.reset()
+        try:
+            self.reset()
+        except Exception as e:                      # a learner's unfinished class: say so in one line
+            if self.framework is None:
+                raise
+            line = str(e).splitlines()[0] if str(e) else ""
+            raise RuntimeError(f"Playground(framework={self.framework.name}): your classes failed while building and "
+                               f"drawing the network: {type(e).__name__}: {line}") from e
         self.widget = self._layout(self.image if self.image is not None else self.views.fig.canvas)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
@@ -169,7 +176,7 @@ class Playground(Controls):
                 self._task = None
                 self.running = False
                 self._buttons()
-                self.redraw()
+                self._redraw_guarded()               # the last frame (a learner's forward may raise)
 
     def start(self) -> None:
         """Play: start the training task unless one is running already."""
@@ -196,6 +203,10 @@ class Playground(Controls):
     def _on_step(self, _: Any = None) -> None:
         self.pause()
         self.step()
+        self.redraw()
+
+    @_guarded
+    def _redraw_guarded(self, _: Any = None) -> None:
         self.redraw()
 
     @_guarded

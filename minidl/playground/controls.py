@@ -102,7 +102,7 @@ class Controls:
         self.step_button.on_click(self._on_step)
         self.reset_button.on_click(self._on_reset)
         self.show_test = self._w(W.Checkbox(False, description="show test points", indent=False), "show-test",
-                                 lambda _: self.redraw())
+                                 self._redraw_guarded)
         self.epoch_label = self._w(W.HTML(), "epoch")
         self.metrics = self._w(W.HTML(), "metrics")
         self.status = self._w(W.HTML(), "message")

@@ -132,12 +132,7 @@ class LearnerRun(Run):
         F = fw.classes
         self.fw, self.sizes, self.activation, self.loss = fw, tuple(sizes), activation, loss
         torch.manual_seed(seed)                                 # the learner's Linear draws its own weights
-        try:
-            self._build(F, sizes, activation, loss, lr, momentum)
-        except Exception as e:                                  # an unfinished class: say which, in one line
-            line = str(e).splitlines()[0] if str(e) else ""
-            raise RuntimeError(f"Playground(framework={fw.name}): building the network with your classes failed: "
-                               f"{type(e).__name__}: {line}") from e
+        self._build(F, sizes, activation, loss, lr, momentum)
         self.dtype = self.pairs[0][0].dtype if self.pairs else torch.float32
         self.output = "scores" if loss == "MSE" else "softmax"
         (x, y), (tx, ty) = d.train, d.test

@@ -247,11 +247,18 @@ class SGDStub(SGD):
         raise NotImplementedError("write SGD.__init__: ValueError for lr <= 0 ...\nsecond line")
 
 
+class TanhStub(Tanh):
+    def forward(self, x):
+        raise NotImplementedError("write Tanh.forward: compute y = tanh(x)")
+
+
 def test_an_unfinished_class_the_network_needs_is_named_in_one_line():
     with pytest.raises(RuntimeError) as info:
         Playground(framework={**CLASSES, "SGD": SGDStub}, canvas="image")
-    assert str(info.value) == ("Playground(framework=my_framework): building the network with your classes failed: "
-                               "NotImplementedError: write SGD.__init__: ValueError for lr <= 0 ...")
+    assert str(info.value) == ("Playground(framework=my_framework): your classes failed while building and drawing "
+                               "the network: NotImplementedError: write SGD.__init__: ValueError for lr <= 0 ...")
+    with pytest.raises(RuntimeError, match=r"drawing the network: NotImplementedError: write Tanh.forward"):
+        Playground(framework={**CLASSES, "ReLU": TanhStub}, canvas="image")     # forward runs for the first picture
 
 
 def test_a_dict_of_classes_works_too():
