@@ -42,15 +42,18 @@ class _Elementwise(Module):
 class ReLU(_Elementwise):
     """y = max(0, x).                                                      Notebook 03
 
-    Backward: dL/dx = dL/dy ⊙ [x > 0]    (the derivative at 0 is taken as 0, like torch)
-    Caches:   x
+    Backward: dL/dx = dL/dy ⊙ [x > 0] = dL/dy ⊙ sign(y)    (y ≥ 0, so sign(y) is 1 where x > 0,
+              else 0: the derivative at 0 is taken as 0, like torch)
+    Caches:   y   (sign(y) is one fast pass; the comparison x > 0 makes a bool tensor, several times slower)
     """
+
+    cache_output = True
 
     def function(self, x: Tensor) -> Tensor:
         return x.clamp(min=0)
 
-    def derivative(self, x: Tensor) -> Tensor:
-        return x > 0                    # a bool mask: grad_output * mask needs no float copy of it
+    def derivative(self, y: Tensor) -> Tensor:
+        return y.sign()
 
 
 class LeakyReLU(_Elementwise):

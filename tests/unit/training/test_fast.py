@@ -272,7 +272,8 @@ def test_negative_control_a_fast_step_that_skips_relu_is_caught(monkeypatch):
 
 
 def test_a_layer_used_twice_is_refused():
-    layer = md.Linear(2, 2)
-    model = md.Sequential(layer, md.ReLU(), layer)
+    layer, twin = md.Linear(2, 2), md.Linear(2, 2)
+    twin.weight, twin.bias = layer.weight, layer.bias             # shared weights: one Parameter, two modules
+    model = md.Sequential(layer, md.ReLU(), twin)
     with pytest.raises(ValueError, match="a layer appears twice"):
         fast.compile(model, md.MSELoss(), md.SGD(model.parameters(), lr=0.1))
