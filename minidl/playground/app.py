@@ -4,13 +4,21 @@
     Playground()                      # in a notebook cell, or `make playground` (Voilà)
 
 Training runs as one asyncio task started by Play. It trains in slices of a few tens of
-milliseconds (whole epochs, one ``minidl.fit`` call a slice: the compiled step, or the readable
-one with the *step* toggle), redraws at most ``fps`` times a second and then yields to the
-kernel, so Pause, the learning-rate slider and every other control are handled while it trains.
-There is never more than one task: Play while it runs does nothing, Reset cancels it. A control
-that changes the data or the network pauses and resets; the learning rate, the momentum and the
-step apply live. Divergence pauses and says so; Reset recovers. Nothing trains until Play or
-Step is pressed, so "Run all" and Voilà never start training.
+milliseconds (minidl's training loop, as fit runs it: the compiled step, or the readable one with
+the *step* toggle; a slice may end inside an epoch, see slices.py), redraws at most ``fps`` times
+a second and then yields to the kernel, so Pause, the learning-rate slider and every other
+control are handled while it trains. There is never more than one task: Play while it runs does
+nothing, Reset cancels it. A control that changes the data or the network pauses and resets; the
+learning rate, the momentum and the step apply live, the batch size from the next epoch.
+Divergence pauses and says so; Reset recovers. Nothing trains until Play or Step is pressed, so
+"Run all" and Voilà never start training.
+
+All or nothing. What a control shows is what trains (and what Export writes): a new run (data,
+network, optimizer, History, its first picture) is built whole before it replaces the old one;
+if it cannot be built (an upload too small to split, a learner's class that raises), the old run
+stays, training goes on as before, the control goes back to its old value and the message says
+why in one line. Uploads are capped at the points slider's maximum. The app leaves the kernel's
+torch settings (threads, default dtype, grad mode, global RNG) as it found them (settings.py).
 
 Files, one idea each: app.py (the training task and the callbacks), controls.py (the widgets),
 run.py (data, network, History: what trains), learner.py (a learner's own classes:
@@ -22,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from dataclasses import replace
 import importlib.util
 import time
 import traceback
@@ -33,19 +42,23 @@ from ..training import data
 from . import export
 from .controls import Controls
 from .learner import Framework, LearnerRun
-from .run import Data, MinidlRun, Run
+from .controls import NESTEROV_MIN
+from .run import Data, DataSpec, MinidlRun, Run
+from .settings import Settings, inside
 from .state import Frame, capture
 from .views import Views
 
 
 def _guarded(method: Any) -> Any:
-    """Run a widget callback; an exception goes to the app's log and message, never vanishes."""
+    """Run a widget callback inside the app's settings; an exception goes to the app's log and
+    message, never vanishes."""
     @functools.wraps(method)
     def wrapper(self: Playground, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(self, *args, **kwargs)
-        except Exception as e:
-            self._error(e)
+        with self.settings:
+            try:
+                return method(self, *args, **kwargs)
+            except Exception as e:
+                self._error(e)
     return wrapper
 
 
@@ -62,7 +75,6 @@ class Playground(Controls):
                  canvas: str = "auto"):
         """canvas: "ipympl" (the Figure's own canvas widget, zoom and pan), "image" (PNG frames in an
         ipywidgets.Image, no front-end extension needed) or "auto" (ipympl where it is installed)."""
-        torch.set_num_threads(1)          # tiny matrices: a 2nd thread only spin-waits (2-60x slower)
         if canvas == "auto":
             canvas = "ipympl" if importlib.util.find_spec("ipympl") else "image"
         if canvas not in ("ipympl", "image"):
@@ -70,6 +82,9 @@ class Playground(Controls):
         self.framework = None if framework is None else Framework.of(framework)
         self.canvas = canvas
         self.fps, self.slice_seconds = fps, slice_seconds
+        self.settings = Settings()          # one thread, float32, the app's RNG: only while the app's code runs
+        self.clock = time.perf_counter      # what slices are timed with (a test may fake it)
+        self._applying = False              # a control set back by the app: its observer does nothing
         self.running = False
         self._task: asyncio.Future | None = None
         self._last_draw = 0.0
@@ -80,6 +95,7 @@ class Playground(Controls):
         self.message = ""
         self._build_controls()
         self.views: Views | None = None
+        self.run: Run | None = None
         try:
             self.reset()
         except Exception as e:                      # a learner's unfinished class: say so in one line
@@ -98,12 +114,16 @@ class Playground(Controls):
     def output_mode(self) -> str:
         return self.run.output
 
-    def _make_run(self) -> Run:
-        d = Data.make(self.data_spec(), self.csv)
+    def _make_run(self, spec: DataSpec | None = None, csv: tuple[torch.Tensor, torch.Tensor] | None = None) -> Run:
+        """A new run from the controls (spec, csv: other data); nothing in the app changes."""
+        d = Data.make(spec or self.data_spec(), csv if csv is not None else self.csv)
         if self.framework is None:
-            return MinidlRun(d, self.recipe(), readable=self.step_kind.value == "readable")
-        return LearnerRun(d, self.framework, self.sizes, self.activation.value, self.loss.value, self.lr.value,
-                          self._momentum(), self.seed.value)
+            new: Run = MinidlRun(d, self.recipe(), readable=self.step_kind.value == "readable")
+        else:
+            new = LearnerRun(d, self.framework, self.sizes, self.activation.value, self.loss.value, self.lr.value,
+                             self._momentum(), self.seed.value)
+        new.slicer.clock = lambda: self.clock()
+        return new
 
     # the run's parts, by their old names
     model = property(lambda self: self.run.model)
@@ -116,21 +136,51 @@ class Playground(Controls):
     test_data = property(lambda self: self.run.data.test)
     transform = property(lambda self: self.run.data.transform)
 
+    @inside
     def reset(self) -> None:
-        """Stop training, rebuild data, model and optimizer from the controls, redraw."""
+        """Stop training, rebuild data, model and optimizer from the controls, redraw. All or nothing:
+        if the new run cannot be built or drawn, the exception propagates and nothing has changed."""
+        self._install(self._make_run())
+
+    def _install(self, new: Run, frame: Frame | None = None) -> None:
+        """Replace the run by ``new`` (its first picture drawn first: a failure changes nothing)."""
+        n_linear = len(self.sizes) - 1
+        frame = frame or capture(new, n_linear, show_test=self.show_test.value)
         self._stop_task()
+        self.run = new
+        self.message = ""
         for i, w in enumerate(self.widths):
             w.layout.display = None if i < self.layers.value else "none"
-        self.run = self._make_run()
-        self.message = ""
-        n_linear = len(self.sizes) - 1
+        csv = self.dataset.value == "your CSV"
+        self.points.disabled = self.noise.disabled = csv        # the upload's own points: no sampling
+        self._sync_momentum()
         if self.views is None:
             self.views = Views(n_linear, self.canvas)
         elif len(self.views.bars) != n_linear:
             self.views.rebuild(n_linear)          # the same Figure (and canvas widget), new axes
         self.status.value = ""
         self.notes.value = self.notes_for(self.run)
-        self.redraw()
+        self.redraw(frame)
+
+    def _sync_momentum(self) -> None:
+        """The momentum slider: off for SGD and Adam; for Nesterov at least NESTEROV_MIN (what SGD accepts)."""
+        kind = self.optimizer.value
+        self.momentum.disabled = kind in ("SGD", "Adam")
+        self.momentum.min = NESTEROV_MIN if kind == "Nesterov" else 0.0    # a value below moves up: observed
+
+    def _set_back(self, widget: Any, value: Any) -> None:
+        """Give ``widget`` ``value`` without its observer resetting anything."""
+        self._applying = True
+        try:
+            widget.value = value
+        finally:
+            self._applying = False
+
+    def _refuse(self, what: str, e: Exception) -> None:
+        """One red line: what was not applied, and why (the exception's first line)."""
+        self.log.append_stdout(traceback.format_exc())
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        self.status.value = f"<span style='color:#C00000'>{what}: {why}</span>"
 
     def _stop_task(self) -> None:
         self.running = False
@@ -144,9 +194,10 @@ class Playground(Controls):
     def epoch(self) -> int:
         return self.run.epoch
 
+    @inside
     def step(self, until: float | None = None) -> bool:
-        """Train one epoch (or whole epochs until time.perf_counter() passes ``until``); False if it
-        diverged (training is then paused and the message shown)."""
+        """Train one epoch (finishing the one in progress), or batches until ``self.clock()`` passes
+        ``until``; False if it diverged (training is then paused and the message shown)."""
         message = self.run.train(self.batch.value, until=until)
         if message is not None:
             self.running = False
@@ -159,11 +210,11 @@ class Playground(Controls):
         me = asyncio.current_task()
         try:
             while self.running:
-                now = time.perf_counter()
+                now = self.clock()
                 if self.step(until=min(now + self.slice_seconds, self._last_draw + 1.0 / self.fps)):
                     self.last_epoch_time = time.monotonic()
                 await asyncio.sleep(0.001)          # let the kernel handle Pause, sliders, ... first
-                if self.running and time.perf_counter() - self._last_draw >= 1.0 / self.fps:
+                if self.running and self.clock() - self._last_draw >= 1.0 / self.fps:
                     self.redraw()
                     await asyncio.sleep(0.001)
         except asyncio.CancelledError:
@@ -182,7 +233,7 @@ class Playground(Controls):
         """Play: start the training task unless one is running already."""
         self.running = True
         if self._task is None:
-            self._rate_mark = (time.perf_counter(), self.epoch)
+            self._rate_mark = (self.clock(), self.epoch)
             self._task = asyncio.ensure_future(self._train_loop())
         self._buttons()
 
@@ -218,8 +269,19 @@ class Playground(Controls):
         self.seed.value = self.seed.value + 1         # observing seed resets
 
     @_guarded
-    def _on_structure(self, _: Any = None) -> None:
-        self.reset()
+    def _on_structure(self, change: Any = None) -> None:
+        """A data or network control changed: a new run, or (if it cannot be built) the control set back."""
+        if self._applying:
+            return
+        try:
+            self.reset()
+        except Exception as e:
+            if change is None:
+                raise
+            widget = change["owner"]
+            self._set_back(widget, change["old"])
+            name = getattr(widget, "description", "") or "control"
+            self._refuse(f"Could not apply {name} = {change['new']!r} (kept {change['old']!r})", e)
 
     @_guarded
     def _on_lr(self, change: Any) -> None:
@@ -228,14 +290,16 @@ class Playground(Controls):
 
     @_guarded
     def _on_momentum(self, change: Any) -> None:
-        if not self.momentum.disabled:
-            self.run.set_momentum(change["new"])
+        if self.run is None or self.momentum.disabled or self.optimizer.value not in ("Momentum", "Nesterov"):
+            return                                    # SGD and Adam have none; a new run reads the slider
+        if not self.run.set_momentum(change["new"]):  # live: the next step uses it
+            self.status.value = "your SGD keeps no attribute momentum: the momentum applies at Reset"
 
     @_guarded
     def _on_step_kind(self, change: Any) -> None:
         if isinstance(self.run, MinidlRun):
             self.run.readable = change["new"] == "readable"     # live: the next slice uses it
-            self._rate_mark = (time.perf_counter(), self.epoch)
+            self._rate_mark = (self.clock(), self.epoch)
 
     @_guarded
     def _on_upload(self, change: Any) -> None:
@@ -247,24 +311,38 @@ class Playground(Controls):
         content = f["content"] if isinstance(f, dict) else f.content
         self.load_csv_bytes(bytes(content), name)
 
+    @inside
     def load_csv_bytes(self, content: bytes, name: str = "upload.csv") -> bool:
-        """Use an uploaded CSV (x1,x2,label); a bad file gets a message in the app, nothing else changes."""
+        """Use an uploaded CSV (x1,x2,label), whole or not at all: the new data and network are built
+        (and drawn) first; a file that cannot be used gets a one-line message and nothing changes."""
+        cap = self.points.max                               # the generated data's cap
         try:
-            x, y = data.parse_csv(content, source=name)
+            try:
+                x, y = data.parse_csv(content, source=name, max_rows=cap)
+            except ValueError as e:
+                if "more than max_rows=" not in str(e):
+                    raise
+                raise ValueError(f"more than {cap} rows: the playground takes at most {cap} points "
+                                 f"(the points slider's maximum); upload a sample") from None
             if int(y.max()) > 1:
-                raise ValueError(f"{name}: the playground draws two classes (labels 0 and 1), got labels up to "
+                raise ValueError(f"the playground draws two classes (labels 0 and 1), got labels up to "
                                  f"{int(y.max())}")
-        except ValueError as e:
-            self.status.value = f"<span style='color:#C00000'>Could not use {name}: {e}</span>"
+            lo, hi = x.min(dim=0).values, x.max(dim=0).values
+            csv = ((x - lo) / (hi - lo).clamp(min=1e-12), y)       # drawn in the unit square
+            new = self._make_run(replace(self.data_spec(), name="your CSV"), csv)
+            frame = capture(new, len(self.sizes) - 1, show_test=self.show_test.value)
+        except Exception as e:
+            self._refuse(f"Could not use {name}", e)
             return False
-        lo, hi = x.min(dim=0).values, x.max(dim=0).values
-        self.csv = ((x - lo) / (hi - lo).clamp(min=1e-12), y)       # drawn in the unit square
-        if "your CSV" not in self.dataset.options:
-            self.dataset.options = [*data.DATASETS, "your CSV"]
-        if self.dataset.value == "your CSV":
-            self.reset()
-        else:
-            self.dataset.value = "your CSV"                          # observing it resets
+        self.csv = csv
+        self._applying = True                                      # the dataset control follows, no reset
+        try:
+            if "your CSV" not in self.dataset.options:
+                self.dataset.options = [*data.DATASETS, "your CSV"]
+            self.dataset.value = "your CSV"
+        finally:
+            self._applying = False
+        self._install(new, frame)
         self.status.value = f"Loaded {name}: {len(x)} points (inputs rescaled to [0, 1]²)."
         return True
 
@@ -274,15 +352,17 @@ class Playground(Controls):
         self.log.append_stdout(traceback.format_exc())
 
     # -- the picture -------------------------------------------------------------------------------------------
+    @inside
     def frame(self) -> Frame:
         """What the picture shows now (playground.state)."""
         return capture(self.run, len(self.sizes) - 1, show_test=self.show_test.value, note=self.message)
 
-    def redraw(self) -> None:
+    @inside
+    def redraw(self, frame: Frame | None = None) -> None:
         if self.views is None:
             return
-        self._last_draw = time.perf_counter()
-        self.views.update(self.frame())
+        self._last_draw = self.clock()
+        self.views.update(frame or self.frame())
         if self.image is not None:
             self.image.value = self.views.png()
         else:
@@ -301,10 +381,12 @@ class Playground(Controls):
             self.metrics.value = "press Play or Step to train"
 
     # -- export ------------------------------------------------------------------------------------------------
+    @inside
     def export_code(self) -> str:
         """Python that reproduces the current run, to the last epoch."""
         return export.code(self.data_spec(), self.run, self.batch.value)
 
+    @inside
     def weights_bytes(self) -> bytes:
         return export.weights(self.run)
 

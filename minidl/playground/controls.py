@@ -28,6 +28,7 @@ OPTIMIZERS = ("SGD", "Momentum", "Nesterov", "Adam")
 BATCHES = (1, 5, 10, 25, 50, 100, 250, 500, 1000)
 MAX_LAYERS = 6
 STEPS = ("compiled", "readable")       # fit(fast=True) / fit(fast=False)
+NESTEROV_MIN = 0.01                    # the momentum slider's minimum for Nesterov (SGD refuses 0 with it)
 
 
 def _wide() -> W.Layout:
@@ -148,10 +149,12 @@ class Controls:
                         self.standardize.value)
 
     def _momentum(self) -> float:
+        """The momentum the optimizer gets: the slider's for Momentum and Nesterov (which moves the
+        slider up to NESTEROV_MIN, app._sync_momentum), none for SGD and Adam (the slider is off)."""
         kind = self.optimizer.value
-        self.momentum.disabled = kind in ("SGD", "Adam")
-        momentum = {"SGD": 0.0, "Adam": 0.0}.get(kind, self.momentum.value)
-        return 0.5 if kind == "Nesterov" and momentum == 0 else momentum      # Nesterov needs momentum > 0
+        if kind in ("SGD", "Adam"):
+            return 0.0
+        return max(self.momentum.value, NESTEROV_MIN) if kind == "Nesterov" else self.momentum.value
 
     def recipe(self) -> Recipe:
         """The controls' model, init, loss and optimizer as a Recipe (the one builder from names)."""

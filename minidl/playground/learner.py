@@ -156,9 +156,12 @@ class LearnerRun(Run):
     def _is_linear(self, m: Any) -> bool:
         return isinstance(m, self.fw.classes.Linear)
 
-    def fit(self, batch_size: int, epochs: int, callbacks: list) -> History:
+    def training_step(self) -> LearnerStep:
+        return self.step
+
+    def loop(self, step: Any, batch_size: int, epochs: int, callbacks: list) -> History:
         """minidl's one training loop (training.train.run, as fit uses it) with the learner's step."""
-        return run(self.step, (self.x, self.t, self.labels), (self.tx, self.tt, self.test_labels),
+        return run(step, (self.x, self.t, self.labels), (self.tx, self.tt, self.test_labels),
                    epochs=epochs, batch_size=batch_size, shuffle=True, generator=self.generator,
                    callbacks=callbacks, progress=False, log=None, log_every=1, history=self.history,
                    check_finite=True, model=self.model, where=f"Playground(framework={self.fw.name})")

@@ -6,8 +6,9 @@ the boundary, predictions, hidden units, gradient norms. ``MinidlRun`` trains mi
 built from a Recipe (the one builder from names) through ``minidl.fit``, the compiled step or
 the readable one; ``learner.LearnerRun`` trains a learner's own modules.
 
-Training goes in slices: ``train(until=t)`` runs whole epochs until the clock passes t (one
-fit() call, stopped by a callback), so the per-call work of fit is paid once a slice.
+Training goes in slices: ``train(until=t)`` trains until the clock passes t, in minidl's one
+loop (training.train.run, as fit runs it); a slice may end inside an epoch and the next one
+finishes it (playground.slices), so a slice stays short whatever the data size.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from ..training import data
 from ..training import fast as compiled
 from ..training.history import History
 from ..training.models import Recipe, build
-from ..training.train import fit
+from ..training.metrics import output_width, prepare_targets
+from ..training.train import describe_run, run, training_step
+from .slices import Slicer
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class Run:
         self.data = d
         self.history = History()
         self.generator = torch.Generator().manual_seed(seed)
+        self.slicer = Slicer(self.generator, time.perf_counter)
         self.points = {k: (d.raw[f"x_{k}"].numpy(), d.raw[f"y_{k}"].numpy()) for k in ("train", "test")}
 
     @property
@@ -86,11 +90,12 @@ class Run:
         return self.history.epoch[-1] if self.history.epoch else 0
 
     def train(self, batch_size: int, *, epochs: int | None = None, until: float | None = None) -> str | None:
-        """Whole epochs: ``epochs`` of them, or until time.perf_counter() passes ``until`` (at least
-        one; one if neither is given). Returns a message if training diverged, else None."""
+        """``epochs`` whole epochs (one if neither is given; an epoch in progress is finished first),
+        or batches until ``slicer.clock()`` passes ``until`` (at least one batch; the epoch may go on
+        in the next call). Returns a message if training diverged, else None."""
         count = epochs if epochs is not None else (10**9 if until is not None else 1)
-        stop = [] if until is None else [lambda *_: "stop" if time.perf_counter() >= until else None]
-        if not self.fit(batch_size, count, stop).diverged:
+        self.slicer.train(self.loop, self.training_step(), batch_size, count, until)
+        if self.history.diverged is None:         # run() clears it when it starts, sets it on a divergence
             return None
         return (f"diverged at epoch {self.epoch + 1} — lower the learning rate (lr={self.lr:.3g}){self.advice}, "
                 f"then Play again or Reset")
@@ -99,8 +104,12 @@ class Run:
     dtype = torch.float32
     advice = ""                # added to the divergence message
 
-    def fit(self, batch_size: int, epochs: int, callbacks: list) -> History:
-        """Train ``epochs`` epochs (callbacks may stop it early) through minidl's training loop."""
+    def training_step(self) -> Any:
+        """The step training.train.run repeats (what fit would choose)."""
+        raise NotImplementedError
+
+    def loop(self, step: Any, batch_size: int, epochs: int, callbacks: list) -> History:
+        """training.train.run with this run's data and History (callbacks may stop it early)."""
         raise NotImplementedError
 
     @property
@@ -157,16 +166,29 @@ class MinidlRun(Run):
         self.readable = readable
         self.output = "scores" if recipe.loss == "mse" else "softmax"
         self.dtype = self.model.parameters()[0].data.dtype
+        (x, y), (tx, ty) = d.train, d.test               # fit's targets, prepared once
+        width = output_width(self.model, x)
+        t, labels, _ = prepare_targets(self.criterion, y, width, x.dtype, "Playground")
+        tt, test_labels, _ = prepare_targets(self.criterion, ty, width, x.dtype, "Playground (test set)")
+        self.train_set, self.test_set = (x, t, labels), (tx, tt, test_labels)
 
     @property
     def why_not_compiled(self) -> str | None:
         """None if fit runs the compiled step for this run, else why not."""
         return compiled.supports(self.model, self.criterion, self.optim)
 
-    def fit(self, batch_size: int, epochs: int, callbacks: list) -> History:
-        return fit(self.model, self.criterion, self.optim, self.data.train, self.data.test, epochs=epochs,
-                   batch_size=batch_size, generator=self.generator, history=self.history, progress=False,
-                   callbacks=callbacks, fast=not self.readable)
+    def training_step(self) -> Any:
+        step = training_step(self.model, self.criterion, self.optim, not self.readable)
+        self.history.config["step"] = step.kind
+        return step
+
+    def loop(self, step: Any, batch_size: int, epochs: int, callbacks: list) -> History:
+        """What fit(model, criterion, optim, train, test, ...) runs, its checks done once in __init__."""
+        describe_run(self.history.config, self.model, self.criterion, self.optim, batch_size=batch_size,
+                     shuffle=True, n_train=len(self.train_set[0]), n_test=len(self.test_set[0]))
+        return run(step, self.train_set, self.test_set, epochs=epochs, batch_size=batch_size, shuffle=True,
+                   generator=self.generator, callbacks=callbacks, progress=False, log=None, log_every=1,
+                   history=self.history, check_finite=True, model=self.model, where="Playground")
 
     @property
     def lr(self) -> float:
@@ -177,9 +199,13 @@ class MinidlRun(Run):
         return True
 
     def set_momentum(self, momentum: float) -> bool:
-        if isinstance(self.optim, SGD) and self.optim.param_groups[0]["momentum"] > 0:
-            for group in self.optim.param_groups:
-                group["momentum"] = max(momentum, 1e-3) if group["nesterov"] else momentum
+        """The momentum of SGD from now on (the app calls it for Momentum and Nesterov only)."""
+        if not isinstance(self.optim, SGD):
+            return False
+        for group in self.optim.param_groups:
+            if group["nesterov"] and momentum == 0:
+                raise ValueError(f"Playground: Nesterov needs momentum > 0, got {momentum}")
+            group["momentum"] = float(momentum)
         return True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
