@@ -109,6 +109,15 @@ class Playground(Controls):
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
 
+    def close(self) -> None:
+        """Stop training and close every widget of the app (the kernel forgets them)."""
+        self._stop_task()
+        stack = [self.widget]
+        while stack:
+            w = stack.pop()
+            stack.extend(getattr(w, "children", ()))
+            w.close()
+
     # -- what trains -----------------------------------------------------------------------------------
     @property
     def output_mode(self) -> str:

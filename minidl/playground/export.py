@@ -23,7 +23,9 @@ from .run import DataSpec, MinidlRun, Run
 
 def data_code(spec: DataSpec) -> str:
     if spec.name == "your CSV":
-        load = "x, y = md.data.load_csv('your.csv')   # then rescaled to [0, 1]² as in the app\n"
+        load = ("x, y = md.data.load_csv('your.csv')\n"
+                "lo, hi = x.min(dim=0).values, x.max(dim=0).values\n"
+                "x = (x - lo) / (hi - lo).clamp(min=1e-12)          # rescaled to [0, 1]² as in the app\n")
     else:
         load = f"x, y = md.data.make_dataset({spec.name!r}, {spec.points}, noise={spec.noise}, generator={spec.seed})\n"
     std = "x_train, x_test, mean, std = md.data.standardize(x_train, x_test)\n" if spec.standardize else ""
