@@ -66,6 +66,20 @@ def test_series_markers_are_balanced_and_stubs_parse(path):
     assert marker_problems(nbformat.read(path, as_version=4)) == []
 
 
+@pytest.mark.parametrize("path", SERIES, ids=lambda p: p.stem)
+def test_no_solution_code_under_a_collapsed_block(path):
+    """Issue 10, item 6: the instructor edition shows no solution one click away either."""
+    assert details_with_code(nbformat.read(path, as_version=4)) == []
+
+
+def test_the_series_has_its_exercises_marked():
+    """Every notebook but the playground (10) and the capstone (15) has at least one solution region."""
+    from course.source import solution_lines
+
+    unmarked = [p.stem for p in SERIES if not solution_lines(nbformat.read(p, as_version=4))]
+    assert unmarked == ["10_playground", "15_capstone"], unmarked
+
+
 def test_cli_exit_status(tmp_path, capsys):
     bad = tmp_path / "bad.ipynb"
     nbformat.write(new_notebook(cells=[new_markdown_cell("<details>\n```\nx\n```\n</details>")]), bad)
