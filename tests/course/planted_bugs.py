@@ -20,14 +20,9 @@ FIXTURE = "tests/course/fixtures/build_mini.ipynb"
 BUILD = "notebooks/13_build_your_framework.ipynb"          # the build track (issue 10, item 2)
 
 PLANTED = [
-    (FIXTURE, {"mse_backward"}, "return 2 * (pred - target) / pred.numel()",
-     "return (pred - target) / pred.numel()", "MSE gradient off by 2"),
+    # the fixture: the machinery on a small assignment (its other bugs are the build track's, below)
     (FIXTURE, {"linear"}, "self.weight.grad += grad_output.T @ self.x          # (out, in)",
      "self.weight.grad = grad_output.T @ self.x", "overwrite instead of accumulate"),
-    (FIXTURE, {"linear"}, "self.bias.grad += grad_output.sum(dim=0)            # (out,)",
-     "self.bias.grad += grad_output.mean(dim=0)", "bias gradient mean instead of sum"),
-    (FIXTURE, {"sgd_momentum"}, "v.mul_(self.momentum).add_(p.grad)",
-     "v.mul_(self.momentum).add_(p.grad, alpha=1 - self.momentum)", "momentum as an exponential moving average"),
     (FIXTURE, {"sgd_momentum"}, "v.mul_(self.momentum).add_(p.grad)",
      "v.copy_(p.grad)", "SGD ignoring momentum"),
     (FIXTURE, {"train"}, "model.zero_grad()", "pass", "gradients never zeroed between steps"),
