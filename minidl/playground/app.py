@@ -30,19 +30,18 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from dataclasses import replace
 import importlib.util
 import time
 import traceback
+from dataclasses import replace
 from typing import Any
 
 import torch
 
 from ..training import data
 from . import export
-from .controls import Controls
+from .controls import NESTEROV_MIN, Controls
 from .learner import Framework, LearnerRun
-from .controls import NESTEROV_MIN
 from .run import Data, DataSpec, MinidlRun, Run
 from .settings import Settings, inside
 from .state import Frame, capture

@@ -28,8 +28,8 @@ from ..tools.viz import decision_grid
 from ..training import data
 from ..training import fast as compiled
 from ..training.history import History
-from ..training.models import Recipe, build
 from ..training.metrics import output_width, prepare_targets
+from ..training.models import Recipe, build
 from ..training.train import describe_run, run, training_step
 from .slices import Slicer
 
