@@ -73,11 +73,11 @@ def test_no_solution_code_under_a_collapsed_block(path):
 
 
 def test_the_series_has_its_exercises_marked():
-    """Every notebook but the playground (10) and the capstone (15) has at least one solution region."""
+    """Every notebook but the capstone (15, which trains the learner's own classes) has a solution region."""
     from course.source import solution_lines
 
     unmarked = [p.stem for p in SERIES if not solution_lines(nbformat.read(p, as_version=4))]
-    assert unmarked == ["10_playground", "15_capstone"], unmarked
+    assert unmarked == ["15_capstone"], unmarked
 
 
 def test_cli_exit_status(tmp_path, capsys):
