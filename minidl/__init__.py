@@ -6,7 +6,7 @@ The package has floors, and imports only go down (tests/unit/test_layers_of_the_
     training/    data, models (the builder from names), train (the step and fit), fast (the compiled
                  step), metrics, history, serialization
     tools/       viz, cli, exercises, show
-    playground/  app, controls, run, learner, state, views, export
+    playground/  app, controls, run, slices, learner, state, settings, views, export
     lab/         reference (the torch twin), experiments, report, sweep, build_checks
 
 Every public name is here, imported from its one home; the heavy parts (matplotlib, widgets,
