@@ -107,8 +107,9 @@ class NLLLoss(Loss):
         _check_class_targets("NLLLoss", target, n, c)
         rows = torch.arange(n, device=prediction.device)
         value, factor = self._reduce(-prediction[rows, target].sum(), n)
-        self.grad = torch.zeros_like(prediction)
-        self.grad[rows, target] = -factor
+        grad = torch.zeros_like(prediction)
+        grad[rows, target] = -factor
+        self.grad = grad
         return value
 
 

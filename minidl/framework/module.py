@@ -197,11 +197,31 @@ class Module:
                                  f"got {x.device}")
             break
 
+    # -- the cache: forward stores tensors on self (self.x = x), backward reads them with _saved ----------
+    def __setattr__(self, name: str, value: object) -> None:
+        """Set the attribute; for a tensor, also note its version counter (``tensor._version``, which
+        every in-place operation on it or on a view of it increments), so that ``_saved`` can tell
+        whether the cache was changed in place since forward, as torch.autograd does."""
+        object.__setattr__(self, name, value)
+        if isinstance(value, Tensor):
+            try:
+                version = value._version
+            except RuntimeError:                       # an inference-mode tensor has no version counter
+                version = None
+            self.__dict__.setdefault("_cache_versions", {})[name] = version
+
     def _saved(self, name: str) -> Tensor:
-        """A tensor cached by forward, or a clear error if forward has not run yet."""
+        """A tensor cached by forward, or a clear error if forward has not run yet or the tensor was
+        modified in place since (backward would silently use the new values)."""
         value = self.__dict__.get(name)
         if value is None:
             raise RuntimeError(f"{type(self).__name__}.backward() called before forward()")
+        version = self.__dict__.get("_cache_versions", {}).get(name)
+        if version is not None and value._version != version:
+            raise RuntimeError(f"{self._name()}.backward(): the tensor {name!r} cached by forward was modified "
+                               f"in place since (version {version} -> {value._version}); backward needs the "
+                               f"values forward saw: call forward again, or use an out-of-place operation "
+                               f"(x = x * 2, not x.mul_(2))")
         return value
 
     def _check_grad(self, grad_output: Tensor, shape: tuple[int, ...]) -> None:

@@ -4,6 +4,8 @@ One case table lists every module and loss; one parametrized test checks each.
 A planted wrong backward must fail the same check (negative controls).
 """
 
+import re
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -211,3 +213,88 @@ def test_activation_outputs_are_in_range(x):
     assert (md.Sigmoid()(t) >= 0).all() and (md.Sigmoid()(t) <= 1).all()
     assert (md.Tanh()(t).abs() <= 1).all()
     torch.testing.assert_close(md.LeakyReLU(0.1)(t), torch.nn.functional.leaky_relu(t, 0.1))
+
+
+# ---------------------------------------------------------------- caches modified in place
+def _run_backward(module, x, upstream, change):
+    """forward on x, then change(x, out) in place, then backward; (dx, parameter grads) or the error."""
+    out = module(x)
+    change(x, out)
+    module.zero_grad()
+    try:
+        dx = module.backward(upstream)
+    except RuntimeError as e:
+        return e
+    return dx, [p.grad.clone() for p in module.parameters()]
+
+
+IN_PLACE = {"input": lambda x, out: x.mul_(3.0).add_(0.5), "output": lambda x, out: out.mul_(3.0).add_(0.5)}
+
+
+@pytest.mark.parametrize("changed", list(IN_PLACE))
+@pytest.mark.parametrize("name", list(MODULES))
+def test_backward_refuses_a_cache_modified_in_place_or_gives_the_true_gradient(name, changed):
+    """Never silently wrong: backward either raises (naming the module) or returns exactly the
+    gradients of the values forward saw (a module that does not need what was changed)."""
+    factory, features = MODULES[name]
+    torch.manual_seed(0)
+    module = factory().to(F64)
+    x = torch.randn(4, features, dtype=F64)
+    upstream = torch.randn_like(module(x))
+    reference = _run_backward(module, x.clone(), upstream, lambda x, out: None)
+    result = _run_backward(module, x.clone(), upstream, IN_PLACE[changed])
+    if isinstance(result, RuntimeError):
+        assert re.fullmatch(r"\w+(\(\d+, \d+\))?\.backward\(\): the tensor '\w+' cached by forward was modified "
+                            r"in place since \(version \d+ -> \d+\); .*", str(result)), str(result)
+    else:
+        torch.testing.assert_close(result[0], reference[0], rtol=0, atol=0)
+        for got, want in zip(result[1], reference[1], strict=True):
+            torch.testing.assert_close(got, want, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("name", ["Linear", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
+                                  "Sequential(ReLU MLP)"])
+def test_the_modules_whose_backward_needs_the_cache_do_raise(name):
+    """The property above would pass if every backward ignored changes; these must detect one."""
+    factory, features = MODULES[name]
+    module = factory().to(F64)
+    x = torch.randn(4, features, dtype=F64)
+    upstream = torch.randn_like(module(x))
+    changed = "input" if name in ("Linear", "LeakyReLU", "Sequential(ReLU MLP)") else "output"
+    assert isinstance(_run_backward(module, x, upstream, IN_PLACE[changed]), RuntimeError)
+
+
+def test_negative_control_without_the_version_check_linear_gives_a_wrong_gradient(monkeypatch):
+    monkeypatch.setattr(md.Module, "_saved", lambda self, name: self.__dict__[name])
+    module = md.Linear(2, 1).to(F64)
+    x = torch.randn(5, 2, dtype=F64)
+    reference = _run_backward(module, x.clone(), torch.ones(5, 1, dtype=F64), lambda x, out: None)
+    result = _run_backward(module, x, torch.ones(5, 1, dtype=F64), IN_PLACE["input"])
+    assert not isinstance(result, RuntimeError) and not torch.allclose(result[1][0], reference[1][0])
+
+
+def test_issue_repro_linear_input_multiplied_in_place_after_forward():
+    layer = md.Linear(2, 1)
+    x = torch.randn(5, 2)
+    layer(x)
+    x.mul_(100)
+    with pytest.raises(RuntimeError, match=r"^Linear\(2, 1\)\.backward\(\): the tensor 'x' cached by forward "
+                                           r"was modified in place since \(version 0 -> 1\)"):
+        layer.backward(torch.ones(5, 1))
+    assert not layer.weight.grad.any()                    # nothing accumulated
+    layer(x)                                              # a new forward records the new version
+    layer.backward(torch.ones(5, 1))
+    torch.testing.assert_close(layer.weight.grad, x.sum(0, keepdim=True))
+
+
+def test_a_view_modified_in_place_is_detected_and_inference_tensors_still_work():
+    base = torch.randn(6, 2)
+    layer = md.Linear(2, 3)
+    layer(base[:4])
+    base[5].zero_()                                       # a view shares its base's version counter
+    with pytest.raises(RuntimeError, match="modified in place"):
+        layer.backward(torch.ones(4, 3))
+    with torch.inference_mode():                          # no version counter: cached, not checked
+        x = torch.randn(4, 2)
+    layer(x)
+    assert layer.backward(torch.ones(4, 3)).shape == (4, 2)
