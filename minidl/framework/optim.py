@@ -99,30 +99,87 @@ class Optimizer:
             start += n
         return {"state": state, "param_groups": groups}
 
+    # the per-parameter state a subclass keeps: name -> "tensor" (the parameter's shape) or "step" (an
+    # int >= 1); None: not checked by name (a learner's own optimizer)
+    state_kinds: dict[str, str] | None = None
+
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore hyperparameters and state. Checked first; on any error nothing changes."""
+        """Restore hyperparameters and state. Everything is checked first (keys, types, shapes, dtype kinds,
+        devices, hyperparameter ranges); on any error nothing changes."""
         where = f"{type(self).__name__}.load_state_dict"
-        params = self._all_params()
-        groups = state_dict.get("param_groups") if isinstance(state_dict, dict) else None
-        if groups is None or "state" not in state_dict:
-            raise ValueError(f"{where}: expected a dict with 'state' and 'param_groups' keys")
+        if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
+            got = f"keys {sorted(map(str, state_dict))}" if isinstance(state_dict, dict) else type(state_dict).__name__
+            raise ValueError(f"{where}: expected a dict with 'state' and 'param_groups' keys (only), got {got}")
+        groups, states = state_dict["param_groups"], state_dict["state"]
+        if not isinstance(groups, (list, tuple)) or \
+                not all(isinstance(g, dict) and isinstance(g.get("params"), (list, tuple)) for g in groups):
+            raise TypeError(f"{where}: 'param_groups' must be a list of dicts with a 'params' list, got {groups!r:.80}")
         if [len(g["params"]) for g in groups] != [len(g["params"]) for g in self.param_groups]:
             raise ValueError(f"{where}: group sizes {[len(g['params']) for g in groups]} differ from "
                              f"this optimizer's {[len(g['params']) for g in self.param_groups]}")
+        new_groups = []
+        for i, (mine, theirs) in enumerate(zip(self.param_groups, groups, strict=True)):
+            keys, expected = set(theirs) - {"params"}, set(mine) - {"params"}
+            if keys != expected:
+                odd = sorted(keys - expected) or sorted(expected - keys)
+                kind = "unexpected" if keys - expected else "missing"
+                raise ValueError(f"{where}: param_groups[{i}]: {kind} hyperparameter {odd[0]!r} "
+                                 f"(expected {sorted(expected)})")
+            group = {**theirs, "params": mine["params"]}
+            try:
+                self._validate(group)                       # the constructor's range checks, on a copy
+            except (TypeError, ValueError) as e:
+                raise type(e)(f"{where}: param_groups[{i}]: {str(e).partition(': ')[2]}") from None
+            new_groups.append(group)
+        if not isinstance(states, dict):
+            raise TypeError(f"{where}: 'state' must be a dict {{parameter index: {{name: value}}}}, "
+                            f"got {type(states).__name__}")
+        params = self._all_params()
         new_state: dict[Parameter, dict[str, Any]] = {}
-        for i, s in state_dict["state"].items():
-            if not 0 <= int(i) < len(params):
-                raise ValueError(f"{where}: state for parameter {i}, but there are {len(params)}")
-            p = params[int(i)]
-            for k, v in s.items():
-                if isinstance(v, torch.Tensor) and v.dim() > 0 and v.shape != p.data.shape:
+        for i, s in states.items():
+            if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < len(params):
+                raise ValueError(f"{where}: 'state' keys must be parameter indices, ints in [0, {len(params)}), "
+                                 f"got {i!r}")
+            if not isinstance(s, dict):
+                raise TypeError(f"{where}: state of parameter {i}: expected a dict, got {type(s).__name__}")
+            new_state[params[i]] = self._checked_state(where, i, params[i], s)
+        for mine, group in zip(self.param_groups, new_groups, strict=True):
+            mine.update(group)                              # the same dicts: live references stay valid
+        self.state = new_state
+
+    def _checked_state(self, where: str, i: int, p: Parameter, s: dict[str, Any]) -> dict[str, Any]:
+        """A copy of one parameter's state, converted to the parameter's dtype, or a clear error."""
+        kinds = self.state_kinds
+        if kinds is not None and s and set(s) != set(kinds):
+            odd = sorted(set(s) - set(kinds)) or sorted(set(kinds) - set(s))
+            raise ValueError(f"{where}: state of parameter {i}: {'unexpected' if set(s) - set(kinds) else 'missing'} "
+                             f"key {odd[0]!r} (expected {sorted(kinds)})")
+        out = {}
+        for k, v in s.items():
+            kind = "tensor" if kinds is None and isinstance(v, torch.Tensor) else (kinds or {}).get(k)
+            if kind == "step":
+                if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                    raise ValueError(f"{where}: state {k!r} of parameter {i} must be an int >= 1, got {v!r}")
+                out[k] = v
+            elif kind == "tensor":
+                if not isinstance(v, torch.Tensor):
+                    raise TypeError(f"{where}: state {k!r} of parameter {i}: expected a tensor, got {type(v).__name__}")
+                if v.shape != p.data.shape:
                     raise ValueError(f"{where}: state {k!r} of parameter {i} has shape {tuple(v.shape)}, "
                                      f"expected {tuple(p.data.shape)}")
-            new_state[p] = {k: v.to(p.data).clone() if isinstance(v, torch.Tensor) and v.dim() > 0 else v
-                            for k, v in s.items()}
-        for mine, theirs in zip(self.param_groups, groups, strict=True):
-            mine.update({k: v for k, v in theirs.items() if k != "params"})
-        self.state = new_state
+                if not v.is_floating_point():
+                    raise TypeError(f"{where}: state {k!r} of parameter {i}: expected a floating-point tensor like "
+                                    f"{p.data.dtype}, got {v.dtype} (no silent cast between number kinds)")
+                if v.device != p.data.device:
+                    raise ValueError(f"{where}: state {k!r} of parameter {i}: expected a tensor on "
+                                     f"{p.data.device}, got {v.device}")
+                new = v.to(p.data.dtype, copy=True)
+                if not torch.equal(torch.isfinite(v), torch.isfinite(new)):
+                    raise ValueError(f"{where}: state {k!r} of parameter {i}: a value does not fit in {p.data.dtype}")
+                out[k] = new
+            else:
+                out[k] = v
+        return out
 
 
 class SGD(Optimizer):
@@ -137,6 +194,8 @@ class SGD(Optimizer):
     With μ = 0 this is θ ← θ − lr ∇θ. The "velocity" convention v ← ρ v − lr ∇θ, θ ← θ + v
     takes the same steps when lr is constant (v = −lr · b).
     """
+
+    state_kinds = {"momentum_buffer": "tensor"}
 
     def __init__(self, params: Iterable[Parameter] | Iterable[dict], lr: float, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False):
@@ -180,6 +239,8 @@ class Adam(Optimizer):
 
     Computed as torch does: θ ← θ − (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε).
     """
+
+    state_kinds = {"step": "step", "exp_avg": "tensor", "exp_avg_sq": "tensor"}
 
     def __init__(self, params: Iterable[Parameter] | Iterable[dict], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):

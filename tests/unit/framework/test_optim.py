@@ -1,5 +1,7 @@
 """SGD and Adam take exactly torch.optim's steps (float64, 50 steps, to 1e-10)."""
 
+import re
+
 import pytest
 import torch
 
@@ -187,3 +189,152 @@ def test_setting_a_bad_lr_live_is_refused_and_keeps_the_old_one():
     with pytest.raises(ValueError, match=r"SGD: lr must be > 0, got -1"):
         opt.lr = -1
     assert opt.lr == 0.1
+
+
+# ---------------------------------------------------------------- load_state_dict: checked whole, transactional
+def _trained(kind):
+    """An optimizer with two groups and state for every parameter (float32 parameters)."""
+    torch.manual_seed(0)
+    a, b = md.Parameter(torch.randn(3, 2)), md.Parameter(torch.randn(3))
+    if kind == "sgd":
+        opt = md.SGD([{"params": [a]}, {"params": [b], "lr": 0.01}], lr=0.1, momentum=0.9, nesterov=True)
+    else:
+        opt = md.Adam([{"params": [a]}, {"params": [b], "lr": 0.01}], lr=0.1)
+    for _ in range(2):
+        for p in (a, b):
+            p.grad.copy_(torch.randn_like(p.data))
+        opt.step()
+    return opt
+
+
+def _everything(opt):
+    """Every hyperparameter and every state value, copied, with the identity of the live objects."""
+    groups = [({k: v for k, v in g.items() if k != "params"}, [id(p) for p in g["params"]]) for g in opt.param_groups]
+    state = {id(p): {k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in s.items()}
+             for p, s in opt.state.items()}
+    return groups, state, id(opt.state), [id(g) for g in opt.param_groups]
+
+
+def _assert_same(before, after):
+    assert before[0] == after[0] and before[2:] == after[2:]
+    assert before[1].keys() == after[1].keys()
+    for pid, s in before[1].items():
+        assert s.keys() == after[1][pid].keys()
+        for k, v in s.items():
+            w = after[1][pid][k]
+            assert (torch.equal(v, w) and v.dtype == w.dtype) if isinstance(v, torch.Tensor) else v == w
+
+
+def _set(path, value):
+    """A change to a copy of a good state dict: path into it (the last key is set, or deleted if value is DELETE)."""
+    def change(sd):
+        *head, last = path
+        node = sd
+        for k in head:
+            node = node[k]
+        if value is DELETE:
+            del node[last]
+        else:
+            node[last] = value(node[last]) if callable(value) else value
+        return sd
+    return change
+
+
+DELETE = object()
+SGD_BAD = [
+    (_set(("param_groups", 0, "lr"), -5), ValueError, r"param_groups\[0\]: lr must be > 0, got -5$"),
+    (_set(("param_groups", 1, "lr"), float("inf")), ValueError, r"param_groups\[1\]: lr must be > 0, got inf$"),
+    (_set(("param_groups", 0, "momentum"), 3), ValueError, r"param_groups\[0\]: momentum must be in \[0, 1\), got 3$"),
+    (_set(("param_groups", 0, "nesterov"), "yes"), TypeError,
+     r"param_groups\[0\]: nesterov must be True or False, got 'yes'$"),
+    (_set(("param_groups", 1, "dampening"), 0.5), ValueError, r"param_groups\[1\]: nesterov=True needs momentum > 0"),
+    (_set(("param_groups", 0, "weight_decay"), "0"), ValueError,
+     r"param_groups\[0\]: weight_decay must be >= 0, got '0'$"),
+    (_set(("param_groups", 1, "betas"), (0.9, 0.99)), ValueError,
+     r"param_groups\[1\]: unexpected hyperparameter 'betas' \(expected \['dampening', 'lr', 'momentum', "
+     r"'nesterov', 'weight_decay'\]\)$"),
+    (_set(("param_groups", 0, "momentum"), DELETE), ValueError,
+     r"param_groups\[0\]: missing hyperparameter 'momentum'"),
+    (_set(("state",), lambda s: {"a": s[0]}), ValueError,
+     r"'state' keys must be parameter indices, ints in \[0, 2\), got 'a'$"),
+    (_set(("state",), lambda s: {1.0: s[1]}), ValueError, r"ints in \[0, 2\), got 1.0$"),
+    (_set(("state",), lambda s: {True: s[1]}), ValueError, r"ints in \[0, 2\), got True$"),
+    (_set(("state",), lambda s: {0: s[0], 2: s[1]}), ValueError, r"ints in \[0, 2\), got 2$"),
+    (_set(("state",), lambda s: {0: s[0], -1: s[1]}), ValueError, r"ints in \[0, 2\), got -1$"),
+    (_set(("state",), [1, 2]), TypeError, r"'state' must be a dict \{parameter index: \{name: value\}\}, got list$"),
+    (_set(("state", 1), [1]), TypeError, r"state of parameter 1: expected a dict, got list$"),
+    (_set(("state", 1, "momentum_buffer"), lambda t: t[:2]), ValueError,
+     r"state 'momentum_buffer' of parameter 1 has shape \(2,\), expected \(3,\)$"),
+    (_set(("state", 1, "momentum_buffer"), lambda t: t.long()), TypeError,
+     r"state 'momentum_buffer' of parameter 1: expected a floating-point tensor like torch.float32, got torch.int64"),
+    (_set(("state", 1, "momentum_buffer"), lambda t: t.to(torch.complex64)), TypeError,
+     r"got torch.complex64 \(no silent cast"),
+    (_set(("state", 1, "momentum_buffer"), lambda t: t > 0), TypeError,
+     r"got torch.bool \(no silent cast between number kinds\)$"),
+    (_set(("state", 1, "momentum_buffer"), lambda t: t.to("meta")), ValueError,
+     r"state 'momentum_buffer' of parameter 1: expected a tensor on cpu, got meta$"),
+    (_set(("state", 1, "momentum_buffer"), lambda t: t.tolist()), TypeError,
+     r"state 'momentum_buffer' of parameter 1: expected a tensor, got list$"),
+    (_set(("state", 1, "momentum_buffer"), lambda t: t.double() * 1e300), ValueError,
+     r"state 'momentum_buffer' of parameter 1: a value does not fit in torch.float32$"),
+    (_set(("state", 1), lambda s: {**s, "velocity": s["momentum_buffer"]}), ValueError,
+     r"state of parameter 1: unexpected key 'velocity' \(expected \['momentum_buffer'\]\)$"),
+    (lambda sd: {**sd, "extra": 1}, ValueError,
+     r"expected a dict with 'state' and 'param_groups' keys \(only\), got keys \['extra', 'param_groups', 'state'\]$"),
+    (lambda sd: [sd], ValueError, r"expected a dict with 'state' and 'param_groups' keys \(only\), got list$"),
+    (_set(("param_groups",), lambda g: g[0]), TypeError,
+     r"'param_groups' must be a list of dicts with a 'params' list"),
+    (_set(("param_groups",), lambda g: g[:1]), ValueError, r"group sizes \[1\] differ from this optimizer's \[1, 1\]$"),
+]
+ADAM_BAD = [
+    (_set(("param_groups", 1, "betas"), (0.9, 1.0)), ValueError,
+     r"param_groups\[1\]: betas\[1\] must be in \[0, 1\), got 1.0$"),
+    (_set(("param_groups", 1, "eps"), -1), ValueError, r"param_groups\[1\]: eps must be >= 0, got -1$"),
+    (_set(("state", 1, "step"), 0), ValueError, r"state 'step' of parameter 1 must be an int >= 1, got 0$"),
+    (_set(("state", 1, "step"), 2.0), ValueError, r"state 'step' of parameter 1 must be an int >= 1, got 2.0$"),
+    (_set(("state", 1, "step"), True), ValueError, r"got True$"),
+    (_set(("state", 1, "exp_avg_sq"), DELETE), ValueError,
+     r"state of parameter 1: missing key 'exp_avg_sq' \(expected \['exp_avg', 'exp_avg_sq', 'step'\]\)$"),
+    (_set(("state", 1, "exp_avg"), lambda t: t.to(torch.float16)), None, None),   # another precision: converted
+]
+CASES = [("sgd", *c) for c in SGD_BAD] + [("adam", *c) for c in ADAM_BAD]
+
+
+@pytest.mark.parametrize("kind, change, error, message", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_load_state_dict_checks_everything_first_and_a_failure_changes_nothing(kind, change, error, message):
+    source, opt = _trained(kind), _trained(kind)
+    for p in opt._all_params():                            # a different state to overwrite
+        p.grad.fill_(1.0)
+    opt.step()
+    bad = change(source.state_dict())
+    before = _everything(opt)
+    if error is None:
+        opt.load_state_dict(bad)
+        assert all(v.dtype == torch.float32 for s in opt.state.values() for v in s.values()
+                   if isinstance(v, torch.Tensor))
+        return
+    with pytest.raises(error) as err:
+        opt.load_state_dict(bad)
+    assert str(err.value).startswith(f"{type(opt).__name__}.load_state_dict: ") and "\n" not in str(err.value)
+    assert re.search(message, str(err.value)), str(err.value)
+    _assert_same(before, _everything(opt))
+
+
+@pytest.mark.parametrize("kind", ["sgd", "adam"])
+def test_a_good_state_dict_loads_whole_and_the_check_can_see_a_change(kind):
+    """The positive control for the test above: a good load does change what _everything sees."""
+    source, opt = _trained(kind), _trained(kind)
+    opt.param_groups[1]["lr"] = 0.5
+    for p in opt._all_params():
+        p.grad.fill_(1.0)
+    opt.step()
+    before = _everything(opt)
+    opt.load_state_dict(source.state_dict())
+    with pytest.raises(AssertionError):
+        _assert_same(before, _everything(opt))
+    assert [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups] == \
+        [{k: v for k, v in g.items() if k != "params"} for g in source.param_groups]
+    for p, q in zip(opt._all_params(), source._all_params(), strict=True):
+        assert opt.state[p].keys() == source.state[q].keys()
+        for k, v in opt.state[p].items():
+            assert torch.equal(v, source.state[q][k]) if isinstance(v, torch.Tensor) else v == source.state[q][k]
