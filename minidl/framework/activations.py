@@ -128,6 +128,9 @@ class _AlongDim(Module):
             raise ValueError(f"{type(self).__name__}(dim={self.dim}) input: expected at least "
                              f"{self.dim + 1 if self.dim >= 0 else -self.dim} dimensions, "
                              f"got shape {tuple(x.shape)}")
+        if x.shape[self.dim] == 0:
+            raise ValueError(f"{type(self).__name__}(dim={self.dim}) input: dimension {self.dim} is empty, "
+                             f"nothing to normalise over, got shape {tuple(x.shape)}")
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"

@@ -42,10 +42,15 @@ class Loss(Module):
             raise TypeError(f"{where}: expected a floating-point tensor, got dtype {prediction.dtype}")
         if ndim is not None and prediction.dim() != ndim:
             raise ValueError(f"{where}: expected shape (N, C), got {shape_text(prediction)}")
+        if ndim == 2 and prediction.shape[1] == 0:
+            raise ValueError(f"{where}: expected shape (N, C) with at least one class, got {shape_text(prediction)}")
 
     def _reduce(self, per_sample_sum: Tensor, count: int) -> tuple[Tensor, float]:
         """The reduced value and the factor d(value)/d(each term): 1/count or 1."""
         if self.reduction == "mean":
+            if count == 0:
+                raise ValueError(f"{type(self).__name__}: the mean over an empty batch (0 terms) is undefined "
+                                 f"(torch returns nan); pass at least one row, or use reduction='sum'")
             return per_sample_sum / count, 1.0 / count
         return per_sample_sum, 1.0
 

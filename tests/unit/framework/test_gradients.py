@@ -298,3 +298,101 @@ def test_a_view_modified_in_place_is_detected_and_inference_tensors_still_work()
         x = torch.randn(4, 2)
     layer(x)
     assert layer.backward(torch.ones(4, 3)).shape == (4, 2)
+
+
+# ---------------------------------------------------------------- every module and loss on batches of 0, 1, 2 rows
+# name -> factory(features, width): the module for inputs (N, features); every Module class minidl exports
+SIZED_MODULES = {
+    "Linear": lambda f, k: md.Linear(f, k),
+    "Linear(bias=False)": lambda f, k: md.Linear(f, k, bias=False),
+    "ReLU": lambda f, k: md.ReLU(),
+    "LeakyReLU": lambda f, k: md.LeakyReLU(0.3),
+    "Tanh": lambda f, k: md.Tanh(),
+    "Sigmoid": lambda f, k: md.Sigmoid(),
+    "Softmax": lambda f, k: md.Softmax(),
+    "LogSoftmax": lambda f, k: md.LogSoftmax(),
+    "Softmax(dim=0)": lambda f, k: md.Softmax(dim=0),
+    "LogSoftmax(dim=0)": lambda f, k: md.LogSoftmax(dim=0),
+    "Dropout(eval)": lambda f, k: md.Dropout(0.5).eval(),
+    "Dropout(p=0, train)": lambda f, k: md.Dropout(0.0),
+    "Sequential": lambda f, k: md.Sequential(md.Linear(f, k), md.Tanh(), md.Linear(k, 2), md.LogSoftmax()),
+}
+SIZED_LOSSES = {
+    "MSELoss": (md.MSELoss, lambda p: torch.randn_like(p)),
+    "NLLLoss": (md.NLLLoss, lambda p: torch.randint(0, p.shape[1], (p.shape[0],))),
+    "CrossEntropyLoss": (md.CrossEntropyLoss, lambda p: torch.randint(0, p.shape[1], (p.shape[0],))),
+    "CrossEntropyLoss(probabilities)": (md.CrossEntropyLoss, lambda p: torch.softmax(torch.randn_like(p), 1)),
+}
+
+
+def test_the_empty_batch_tables_cover_every_exported_module_and_loss():
+    exported = {v for v in vars(md).values() if isinstance(v, type) and issubclass(v, md.Module)}
+    modules = {type(m) for f in SIZED_MODULES.values() for m in f(2, 3).modules()}
+    losses = {f[0] for f in SIZED_LOSSES.values()}
+    assert exported - {md.Module} - {c for c in exported if c.__name__ == "Loss"} <= modules | losses
+
+
+def _one_line_value_error(err, start):
+    message = str(err)
+    assert message.startswith(start) and "\n" not in message, message
+
+
+@settings(max_examples=12, deadline=None)
+@given(n=st.sampled_from([0, 1, 2]), features=st.integers(1, 6), width=st.integers(1, 4), seed=st.integers(0, 99))
+@pytest.mark.parametrize("name", list(SIZED_MODULES))
+def test_every_module_on_0_1_2_rows_matches_torch_or_refuses_clearly(name, n, features, width, seed):
+    torch.manual_seed(seed)
+    module = SIZED_MODULES[name](features, width).to(F64)
+    x = torch.randn(n, features, dtype=F64)
+    try:
+        out = module(x)
+    except ValueError as e:                               # only an empty batch may be refused
+        assert n == 0, str(e)
+        _one_line_value_error(e, type(module).__name__)
+        return
+    twin_out = to_torch(module)(x)
+    assert out.shape == twin_out.shape
+    torch.testing.assert_close(out, twin_out.detach(), rtol=1e-12, atol=1e-12)
+    upstream = torch.randn_like(out)
+    module.zero_grad()
+    grad_x = module.backward(upstream)
+    oracle_x, oracle_params = autograd_grads(module, x, upstream)
+    torch.testing.assert_close(grad_x, oracle_x, rtol=1e-12, atol=1e-12)
+    for pname, p in module.named_parameters():
+        torch.testing.assert_close(p.grad, oracle_params[pname], rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=12, deadline=None)
+@given(n=st.sampled_from([0, 1, 2]), classes=st.integers(1, 5), seed=st.integers(0, 99),
+       reduction=st.sampled_from(["mean", "sum"]))
+@pytest.mark.parametrize("name", list(SIZED_LOSSES))
+def test_every_loss_on_0_1_2_rows_matches_torch_or_refuses_clearly(name, n, classes, seed, reduction):
+    factory, make_target = SIZED_LOSSES[name]
+    torch.manual_seed(seed)
+    criterion = factory(reduction=reduction)
+    pred = torch.randn(n, classes, dtype=F64)
+    target = make_target(pred)
+    if n == 0 and reduction == "mean":                    # torch: nan; minidl: a clear error
+        with pytest.raises(ValueError) as err:
+            criterion(pred, target)
+        _one_line_value_error(err.value, f"{type(criterion).__name__}: the mean over an empty batch")
+        assert criterion.__dict__.get("grad") is None     # nothing cached by the failed call
+        return
+    value = criterion(pred, target)
+    grad = criterion.backward()
+    predt = pred.clone().requires_grad_(True)
+    with torch.enable_grad():
+        expected = torch_criterion(criterion)(predt, target)
+        expected.backward()
+    torch.testing.assert_close(value, expected.detach(), rtol=1e-12, atol=1e-12)
+    assert grad.shape == pred.shape
+    torch.testing.assert_close(grad, predt.grad, rtol=1e-12, atol=1e-12)
+
+
+def test_issue_repro_mse_on_an_empty_batch_is_a_value_error_not_zero_division():
+    with pytest.raises(ValueError, match=r"^MSELoss: the mean over an empty batch \(0 terms\) is undefined"):
+        md.MSELoss()(torch.zeros(0, 2), torch.zeros(0, 2))
+    assert md.MSELoss(reduction="sum")(torch.zeros(0, 2), torch.zeros(0, 2)) == 0
+    with pytest.raises(ValueError, match=r"^CrossEntropyLoss prediction: expected shape \(N, C\) with at least one "
+                                         r"class, got \(2, 0\)$"):
+        md.CrossEntropyLoss()(torch.zeros(2, 0), torch.zeros(2, dtype=torch.long))
