@@ -63,14 +63,19 @@ def prepare_targets(criterion: Any, y: Tensor, width: int, dtype: torch.dtype,
     """(what the criterion gets, the class labels for the error rate, a note if converted)."""
     integer = not (y.dtype.is_floating_point or y.dtype.is_complex or y.dtype == torch.bool)
     if y.dim() == 1 and integer:
+        bad = ((y < 0) | (y >= width)).nonzero()
+        if len(bad):                            # every criterion: before any step, naming the data row
+            i = int(bad[0, 0])
+            raise ValueError(f"{where}: labels must be in [0, {width}) for a model with {width} outputs, "
+                             f"got {int(y[i])} at row {i}")
         if isinstance(criterion, MSELoss):
-            if len(y) and (int(y.min()) < 0 or int(y.max()) >= width):
-                raise ValueError(f"{where}: labels must be in [0, {width}) for a model with {width} "
-                                 f"outputs, got values from {int(y.min())} to {int(y.max())}")
             return one_hot(y, width, dtype=dtype), y, (
                 f"{where}: MSELoss with integer labels -> converted to one-hot targets ({len(y)}, {width})")
         return y, y, None
     if y.dim() == 2 and y.dtype.is_floating_point:
+        if y.shape[1] != width:
+            raise ValueError(f"{where}: targets must have one column per model output, (N, {width}), "
+                             f"got {shape_text(y)}")
         labels = y.argmax(dim=1)
         if isinstance(criterion, (CrossEntropyLoss, NLLLoss)):
             return labels, labels, (f"{where}: {type(criterion).__name__} with one-hot targets -> "
@@ -78,6 +83,14 @@ def prepare_targets(criterion: Any, y: Tensor, width: int, dtype: torch.dtype,
         return y.to(dtype), labels, None
     raise ValueError(f"{where}: targets must be integer labels (N,) or float one-hot / ±1 rows (N, C), "
                      f"got shape {shape_text(y)} dtype {y.dtype}")
+
+
+def first_non_finite_row(t: Tensor) -> int | None:
+    """The index of the first row of t holding a nan or an inf, or None (integer tensors: None)."""
+    if not (t.is_floating_point() or t.is_complex()) or t.numel() == 0:
+        return None
+    bad = (~torch.isfinite(t.reshape(len(t), -1))).any(dim=1).nonzero()
+    return int(bad[0, 0]) if len(bad) else None
 
 
 def check_pair(data: Any, where: str) -> tuple[Tensor, Tensor]:

@@ -41,7 +41,16 @@ from ..framework.module import Module
 from . import fast as _fast
 from .data import batch_order
 from .history import History
-from .metrics import accuracy, check_pair, evaluate, measure, output_width, predict, prepare_targets
+from .metrics import (
+    accuracy,
+    check_pair,
+    evaluate,
+    first_non_finite_row,
+    measure,
+    output_width,
+    predict,
+    prepare_targets,
+)
 from .models import build_mlp
 
 __all__ = ["fit", "run", "training_step", "ReadableStep", "CompiledStep", "evaluate", "predict", "accuracy", "build_mlp", "log_line", "History", "StopTraining"]
@@ -198,6 +207,7 @@ def fit(model: Module, criterion: Loss, optimizer: Any, train: tuple[Tensor, Ten
         output_width(model, tx)               # the readable modules' own shape errors, before training
         t_test, l_test, test_note = prepare_targets(criterion, ty, width, x.dtype, f"{where} (test set)")
         note, test_set = note or test_note, (tx, t_test, l_test)
+    _check_finite_data(where, (x, y, t_train), None if tx is None else (tx, ty, test_set[1]))
     if note and note not in h.notes:
         h.notes.append(note)
         if log is not None:
@@ -248,7 +258,8 @@ def run(step: Any, train: tuple[Tensor, Tensor, Tensor], test: tuple[Tensor, Ten
             batch_losses = torch.stack(losses)
             if check_finite and not step.finite(batch_losses):
                 step.restore(snapshot)
-                h.diverged = divergence_message(epoch, batch_losses, last_loss, lr)
+                h.diverged = divergence_message(epoch, batch_losses, last_loss, lr,
+                                                _non_finite_data(x, t_train, test))
                 say(h.diverged)
                 break
             last_loss = batch_losses[-1]
@@ -273,6 +284,17 @@ def run(step: Any, train: tuple[Tensor, Tensor, Tensor], test: tuple[Tensor, Ten
         if bar is not None:
             bar.close()
     return h
+
+
+def _check_finite_data(where: str, train: tuple[Tensor, ...], test: tuple[Tensor, ...] | None) -> None:
+    """Refuse a nan or an inf anywhere in the data, naming the data row, before the first step (a
+    non-finite input would otherwise look like a divergence, and a test-set one give a nan test loss)."""
+    for name, tensors in (("train", train), ("test", test or ())):
+        for what, t in zip(("x", "y", "targets (converted)"), tensors, strict=False):
+            i = first_non_finite_row(t)
+            if i is not None:
+                raise ValueError(f"{where} {name}: {what} row {i} is not finite: {t[i].tolist()}; "
+                                 f"fix or drop that row")
 
 
 def _check_loop_args(where: str, epochs: int, batch_size: int, log_every: int, log: Any,
@@ -312,7 +334,18 @@ def _all_finite(losses: Tensor, params: list) -> bool:
     return bool(torch.stack(checks).all())
 
 
-def divergence_message(epoch: int, losses: Tensor, last_loss: Tensor | None, lr: float) -> str:
+def _non_finite_data(x: Tensor, t_train: Tensor, test: tuple[Tensor, ...] | None) -> str | None:
+    """Where the data holds a nan or an inf ("train x row 3"), or None: asked only after a divergence."""
+    for name, tensors in (("train", (x, t_train)), ("test", test[:2] if test is not None else ())):
+        for what, t in zip(("x", "targets"), tensors, strict=False):
+            i = first_non_finite_row(t)
+            if i is not None:
+                return f"{name} {what} row {i}"
+    return None
+
+
+def divergence_message(epoch: int, losses: Tensor, last_loss: Tensor | None, lr: float,
+                       bad_data: str | None = None) -> str:
     bad = (~torch.isfinite(losses)).nonzero()
     if len(bad):
         b = int(bad[0, 0])
@@ -322,7 +355,8 @@ def divergence_message(epoch: int, losses: Tensor, last_loss: Tensor | None, lr:
         what = "(last batch): the parameters became non-finite"
         before = losses[-1]
     last = f"; last finite loss {float(before):.3g}" if before is not None else ""
-    return (f"diverged at epoch {epoch} {what}{last}. Learning rate too high? (lr={lr:g}). "
+    cause = f"The data is not finite ({bad_data})" if bad_data else f"Learning rate too high? (lr={lr:g})"
+    return (f"diverged at epoch {epoch} {what}{last}. {cause}. "
             f"Model and optimizer restored to the start of epoch {epoch}.")
 
 

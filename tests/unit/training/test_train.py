@@ -530,3 +530,77 @@ def test_nll_loss_with_log_softmax_and_adam_train_too():
     model = build_mlp(final_activation="log_softmax")
     h = fit(model, NLLLoss(), Adam(model.parameters(), lr=1e-2), train, test, epochs=30, batch_size=50)
     assert h.test_error[-1] < 0.15 and isinstance(model, Sequential)
+
+
+# -- the data is checked whole before the first step ----------------------------------------------------
+def _poke(t, row, value):
+    t = t.clone()
+    t[row] = value
+    return t
+
+
+BAD_DATA = {   # name -> (criterion, change((x, y), (tx, ty)) -> (train, test), message)
+    "CE label out of range in the last batch": (
+        CrossEntropyLoss, lambda tr, te: ((tr[0], _poke(tr[1], 199, 2)), te),
+        r"^fit: labels must be in \[0, 2\) for a model with 2 outputs, got 2 at row 199$"),
+    "NLL negative label": (
+        lambda: NLLLoss(), lambda tr, te: ((tr[0], _poke(tr[1], 57, -1)), te),
+        r"^fit: labels must be in \[0, 2\) for a model with 2 outputs, got -1 at row 57$"),
+    "CE test label out of range": (
+        CrossEntropyLoss, lambda tr, te: (tr, (te[0], _poke(te[1], 3, 7))),
+        r"^fit \(test set\): labels must be in \[0, 2\) for a model with 2 outputs, got 7 at row 3$"),
+    "MSE label out of range": (
+        MSELoss, lambda tr, te: ((tr[0], _poke(tr[1], 120, 5)), te),
+        r"^fit: labels must be in \[0, 2\) for a model with 2 outputs, got 5 at row 120$"),
+    "one NaN in the training x": (
+        MSELoss, lambda tr, te: ((_poke(tr[0], 150, float("nan")), tr[1]), te),
+        r"^fit train: x row 150 is not finite: \[nan, nan\]; fix or drop that row$"),
+    "an inf in the test x": (
+        MSELoss, lambda tr, te: (tr, (_poke(te[0], 9, float("inf")), te[1])),
+        r"^fit test: x row 9 is not finite: \[inf, inf\]; fix or drop that row$"),
+    "a NaN in one-hot MSE targets": (
+        MSELoss, lambda tr, te: ((tr[0], _poke(one_hot(tr[1], 2), 33, float("nan"))), te),
+        r"^fit train: y row 33 is not finite: \[nan, nan\]"),
+    "a float64 target that overflows float32": (
+        MSELoss, lambda tr, te: ((tr[0], _poke(one_hot(tr[1], 2, dtype=torch.float64), 4, 1e39)), te),
+        r"^fit train: targets \(converted\) row 4 is not finite: \[inf, inf\]"),
+    "one-hot targets with 3 columns for 2 outputs": (
+        MSELoss, lambda tr, te: (tr, (te[0], one_hot(te[1], 3))),
+        r"^fit \(test set\): targets must have one column per model output, \(N, 2\), got \(200, 3\)$"),
+}
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["compiled", "readable"])
+@pytest.mark.parametrize("name", list(BAD_DATA))
+def test_bad_data_anywhere_is_refused_before_the_first_step_naming_the_data_row(name, fast):
+    make_criterion, change, message = BAD_DATA[name]
+    model, opt, train, test = setup(n=200)
+    train, test = change(train, test)
+    before_model, before_opt = model.state_dict(), opt.state_dict()
+    history = History()
+    with pytest.raises(ValueError, match=message):
+        fit(model, make_criterion(), opt, train, test, epochs=2, batch_size=50, history=history, fast=fast)
+    assert states_equal(model.state_dict(), before_model)                  # no step was taken
+    assert opt.state_dict()["state"] == before_opt["state"] == {} and len(history) == 0
+
+
+def test_the_same_data_unbroken_does_train_so_the_refusals_above_are_not_vacuous():
+    model, opt, train, test = setup(n=200)
+    before = model.state_dict()
+    fit(model, CrossEntropyLoss(), opt, train, test, epochs=1, batch_size=50)
+    assert not states_equal(model.state_dict(), before)
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["compiled", "readable"])
+def test_a_divergence_on_non_finite_data_blames_the_data_not_the_learning_rate(fast):
+    """run() (the loop the playground and the torch twin share) does not check the data up front;
+    if a nan gets there, the divergence message names the data row instead of the learning rate."""
+    from minidl.training.train import run, training_step
+    model, opt, (x, y), _ = setup(n=200)
+    x = _poke(x, 77, float("nan"))
+    t = one_hot(y, 2)
+    step = training_step(model, MSELoss(), opt, fast)
+    h = run(step, (x, t, y), None, epochs=1, batch_size=50, shuffle=False, generator=0, callbacks=(),
+            progress=False, log=None, log_every=1, history=History(), check_finite=True, model=model, where="run")
+    assert h.diverged and "The data is not finite (train x row 77)" in h.diverged
+    assert "learning rate" not in h.diverged.lower()
