@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
 import sys
 import time
@@ -65,8 +66,15 @@ non_negative_float = _number(float, lambda v: 0 <= v < float("inf"), "a number >
 momentum_value = _number(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line (argparse prints the whole usage, several lines, first)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="minidl", formatter_class=_Formatter, epilog=EPILOG,
         description="Train the EE-559 course network (a 2-25-25-25-2 MLP) on the disk problem with\n"
                     "minidl; print the loss per epoch and the final train and test error rates.\n"
@@ -95,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd",
                        help="sgd: SGD with --momentum / --nesterov; adam: Adam, betas (0.9, 0.999)")
     train.add_argument("--lr", type=positive_float, default=0.1, help="learning rate")
-    train.add_argument("--momentum", type=momentum_value, default=0.9, help="SGD momentum (0: plain SGD)")
+    train.add_argument("--momentum", type=momentum_value, default=None,
+                       help="SGD momentum (0: plain SGD) (default: 0.9)")
     train.add_argument("--nesterov", action="store_true", help="Nesterov momentum (SGD, momentum > 0)")
     train.add_argument("--epochs", type=positive_int, default=75, help="passes over the training set")
     train.add_argument("--batch-size", type=positive_int, default=100, metavar="B",
@@ -108,19 +117,33 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--runs", type=positive_int, default=1, metavar="N",
                        help="repeat with N seeds; print one line per run and the mean ± std")
     out = p.add_argument_group("output")
-    out.add_argument("--log-every", type=positive_int, default=1, metavar="K",
-                     help="log the loss and error rates every K epochs (single run only)")
+    out.add_argument("--log-every", type=positive_int, default=None, metavar="K",
+                     help="log the loss and error rates every K epochs (single run only) (default: 1)")
     out.add_argument("--quiet", action="store_true", help="print only the final result")
     out.add_argument("--progress", action="store_true", help="show a progress bar on stderr")
     out.add_argument("--save", type=Path, default=None, metavar="PATH",
                      help="save the trained model's state (minidl.save; the last run's if --runs > 1)")
     out.add_argument("--plot", type=Path, default=None, metavar="PATH",
-                     help="write a PNG: decision boundary and loss / error curves (the last run)")
+                     help="write a picture: decision boundary and loss / error curves (the last run); the "
+                          "suffix picks the format (png, pdf, svg, ...; none: png)")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse argv (sys.argv[1:] if None), run, return the exit status."""
+    """Parse argv (sys.argv[1:] if None), run, return the exit status.
+
+    Every way a terminal user ends or pipes it gives one line, never a traceback: Ctrl-C prints
+    "minidl: interrupted" and returns 130 (128 + SIGINT, as shells do); a closed pipe (``| head``)
+    silences the rest of the output and the run goes on (so --save and --plot are still written).
+    """
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        _say("minidl: interrupted", sys.stderr)
+        return 128 + signal.SIGINT
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -133,11 +156,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     torch.set_num_threads(1)
     try:
         return _run(args)
-    except (OSError, ValueError, RuntimeError) as e:
-        print(f"minidl: error: {e}", file=sys.stderr)
+    except (OSError, ValueError, RuntimeError, MemoryError) as e:
+        _say(f"minidl: error: {str(e) or type(e).__name__}".replace("\n", " "), sys.stderr)
         return 2
     finally:
         torch.set_num_threads(threads)
+
+
+def _say(line: str, stream: Any = None) -> None:
+    """print(line) flushed at once; a reader that went away (``| head``) silences the stream for good
+    instead of raising BrokenPipeError (now, or at exit when Python flushes it)."""
+    stream = sys.stdout if stream is None else stream
+    try:
+        print(line, file=stream, flush=True)
+    except BrokenPipeError:
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+        except (OSError, ValueError, AttributeError):   # not a real file (a test's capture): nothing to close
+            pass
 
 
 def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -148,8 +184,28 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if args.init_scale is not None and args.init not in ("uniform", "normal"):
         parser.error(f"argument --init-scale: only --init uniform and --init normal have a scale, "
                      f"got --init {args.init or '(none)'}")
+    if args.momentum is not None and args.optimizer != "sgd":
+        parser.error(f"argument --momentum: only --optimizer sgd has a momentum, got --optimizer {args.optimizer}")
+    if args.momentum is None:
+        args.momentum = 0.9
     if args.nesterov and (args.optimizer != "sgd" or args.momentum == 0):
         parser.error("argument --nesterov: needs --optimizer sgd and --momentum > 0")
+    if args.log_every is not None and (args.runs > 1 or args.quiet):
+        parser.error(f"argument --log-every: the per-epoch log is printed for a single run without --quiet, "
+                     f"got {'--runs ' + str(args.runs) if args.runs > 1 else '--quiet'}")
+    if args.log_every is None:
+        args.log_every = 1
+    if args.seed + args.runs - 1 > 2**63 - 1:
+        parser.error(f"argument --seed: seed + runs - 1 must be at most 2**63 - 1, got {args.seed + args.runs - 1}")
+    if args.plot is not None:
+        from matplotlib.backend_bases import FigureCanvasBase
+        formats = FigureCanvasBase.get_supported_filetypes()
+        suffix = args.plot.suffix[1:].lower()
+        if suffix and suffix not in formats:
+            parser.error(f"argument --plot: matplotlib cannot write {args.plot.suffix!r} files; "
+                         f"expected one of {', '.join(sorted(formats))} (or no suffix: png)")
+    if args.save is not None and args.plot is not None and args.save.resolve() == args.plot.resolve():
+        parser.error(f"argument --plot: the same file as --save ({str(args.save)!r}); one would overwrite the other")
     for flag, path in (("--save", args.save), ("--plot", args.plot)):
         if path is not None and path.is_dir():
             parser.error(f"argument {flag}: {str(path)!r} is a folder; expected a file name")
@@ -158,7 +214,7 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    say = (lambda line: None) if args.quiet else print
+    say = (lambda line: None) if args.quiet else _say
     say(_describe(args))
     results, diverged = [], False
     for i in range(args.runs):
@@ -171,16 +227,16 @@ def _run(args: argparse.Namespace) -> int:
         if history.diverged:
             diverged = True
             if args.quiet or args.runs > 1:           # otherwise the training log already said it
-                print(f"minidl: run {i + 1} (seed {seed}): {history.diverged}", file=sys.stderr)
+                _say(f"minidl: run {i + 1} (seed {seed}): {history.diverged}", sys.stderr)
         if args.runs == 1:
-            print(f"final  train error {100 * train_error:5.2f}%  test error {100 * test_error:5.2f}%  "
+            _say(f"final  train error {100 * train_error:5.2f}%  test error {100 * test_error:5.2f}%  "
                   f"({_plural(len(history), 'epoch')}, {seconds:.1f} s)")  # the recorded, finite epochs
         else:
             say(f"run {i + 1:2d}/{args.runs}  seed {seed:3d}  train error {100 * train_error:5.2f}%  "
                 f"test error {100 * test_error:5.2f}%  ({seconds:.1f} s)")
     if args.runs > 1:
         (m_tr, s_tr), (m_te, s_te) = (_mean_std([r[k] for r in results]) for k in (0, 1))
-        print(f"mean ± std over {args.runs} runs:  train error {m_tr:.2f}% ± {s_tr:.2f}%  "
+        _say(f"mean ± std over {args.runs} runs:  train error {m_tr:.2f}% ± {s_tr:.2f}%  "
               f"test error {m_te:.2f}% ± {s_te:.2f}%")
     if args.save is not None:
         save(run["model"], args.save)
@@ -233,7 +289,8 @@ def train_once(args: argparse.Namespace, seed: int,
 
 def write_plot(path: Path, model: Module, history: History, x: torch.Tensor, y: torch.Tensor,
                tx: torch.Tensor, ty: torch.Tensor, transform: Any, loss: str, title: str | None = None) -> None:
-    """A PNG: the decision boundary over the raw inputs and the loss / error curves.
+    """A picture (PNG, or the format the suffix names): the decision boundary over the raw inputs and the
+    loss / error curves.
 
     A bare matplotlib Figure (Agg canvas), never pyplot: no window, no backend switch, nothing
     global to clean up when main() runs inside another program.
@@ -248,7 +305,7 @@ def write_plot(path: Path, model: Module, history: History, x: torch.Tensor, y: 
     viz.plot_history(history, axes=(ax_l, ax_e))
     if title:
         fig.suptitle(title, fontsize="medium")
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=100, format=Path(path).suffix[1:].lower() or "png")   # no suffix: png, at that very name
 
 
 def _describe(args: argparse.Namespace) -> str:

@@ -82,19 +82,43 @@ def test_help_shows_every_flag_with_defaults_and_examples(capsys):
     (["--save", "/nonexistent/folder/m.pt"], "argument --save: folder '/nonexistent/folder' does not exist"),
     (["--plot", "/nonexistent/b.png"], "argument --plot: folder '/nonexistent' does not exist"),
     (["--save", "/tmp"], "argument --save: '/tmp' is a folder; expected a file name"),
+    (["--plot", "run.xyz", "--save", "m.pt"], r"argument --plot: matplotlib cannot write '.xyz' files; "
+                                              r"expected one of .*png.*svg.* \(or no suffix: png\)"),
+    (["--plot", "run.PNGX"], r"argument --plot: matplotlib cannot write '.PNGX' files"),
+    (["--save", "out.png", "--plot", "./out.png"], r"argument --plot: the same file as --save \('out.png'\)"),
+    (["--optimizer", "adam", "--momentum", "0.5"],
+     "argument --momentum: only --optimizer sgd has a momentum, got --optimizer adam"),
+    (["--optimizer", "adam", "--momentum", "0"], "argument --momentum: only --optimizer sgd has a momentum"),
+    (["--optimizer", "adam", "--nesterov"], "argument --nesterov: needs --optimizer sgd and --momentum > 0"),
+    (["--runs", "3", "--log-every", "5"],
+     "argument --log-every: the per-epoch log is printed for a single run without --quiet, got --runs 3"),
+    (["--quiet", "--log-every", "5"], "argument --log-every: .* got --quiet"),
+    (["--seed", str(2**63 - 1), "--runs", "2"], r"argument --seed: seed \+ runs - 1 must be at most 2\*\*63 - 1"),
+    (["--lr", "inf"], "argument --lr: expected a positive number, got 'inf'"),
+    (["--momentum", "-0.1"], r"argument --momentum: expected a number in \[0, 1\), got '-0.1'"),
+    (["--batch-size", "-3"], "argument --batch-size: expected a positive integer, got '-3'"),
+    (["--runs", "0"], "argument --runs: expected a positive integer, got '0'"),
+    (["--noise", "-1"], "argument --noise: expected a number >= 0, got '-1'"),
+    (["--loss", "hinge"], "argument --loss: invalid choice: 'hinge'"),
 ])
-def test_bad_arguments_exit_2_with_a_usage_message_and_no_traceback(capsys, argv, message):
+def test_bad_arguments_exit_2_with_a_one_line_message_before_training(capsys, monkeypatch, argv, message):
+    import minidl.tools.cli as cli
+    monkeypatch.setattr(cli, "train_once", lambda *a, **k: pytest.fail("trained despite a bad argument"))
     code, out, err = run(capsys, *argv)
     assert code == 2 and out == ""
-    assert err.startswith("usage: minidl") and re.search("minidl: error: " + message, err), err
-    assert "Traceback" not in err
+    assert re.fullmatch(r"minidl: error: .+ \(see minidl --help\)\n", err) and re.search(message, err), err
 
 
-def test_a_runtime_error_prints_one_line_and_exits_2(capsys, tmp_path):
-    code, out, err = run(capsys, "--epochs", "1", "--quiet", *SMALL, "--plot", str(tmp_path / "a.xyz"))
+def test_a_runtime_error_prints_one_line_and_exits_2(capsys, tmp_path, monkeypatch):
+    import minidl.tools.cli as cli
+
+    def failing_writer(path, *args, **kwargs):
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(cli, "write_plot", failing_writer)
+    code, out, err = run(capsys, "--epochs", "1", "--quiet", *SMALL, "--plot", str(tmp_path / "a.png"))
     assert code == 2 and FINAL.fullmatch(out.strip())            # trained, then the writer failed
-    assert re.fullmatch(r"minidl: error: .*xyz.*\n", err) and "Traceback" not in err
-    assert list(tmp_path.iterdir()) == []
+    assert re.fullmatch(r"minidl: error: \[Errno 28\] No space left on device: '.*a.png'\n", err), err
 
 
 def test_runs_print_one_line_per_run_and_mean_plus_minus_std(capsys):
@@ -192,3 +216,67 @@ def test_readable_trains_the_readable_step_to_the_same_run(capsys, monkeypatch):
     assert code == code2 == 0 and steps == ["compiled", "readable"], steps
     strip = lambda out: [line for line in out.splitlines()[1:] if not line.startswith("final")]
     assert strip(readable_out) == strip(fast_out) and len(strip(fast_out)) == 3   # the same epochs, printed
+
+
+def test_the_suffixes_matplotlib_writes_are_accepted_and_no_suffix_is_png(capsys, tmp_path):
+    for name in ["run.svg", "run.PDF", "run"]:
+        code, out, err = run(capsys, "--epochs", "1", *SMALL, "--quiet", "--plot", str(tmp_path / name))
+        assert code == 0 and err == "", err
+    assert (tmp_path / "run").read_bytes()[:4] == b"\x89PNG" and (tmp_path / "run.PDF").read_bytes()[:4] == b"%PDF"
+
+
+def test_an_explicit_momentum_with_sgd_and_the_defaults_are_unchanged(capsys):
+    code, out, _ = run(capsys, "--epochs", "1", *SMALL, "--momentum", "0.5", "--log-every", "1")
+    assert code == 0 and "SGD lr=0.1 momentum=0.5," in out
+    code, out, _ = run(capsys, "--epochs", "1", *SMALL, "--optimizer", "adam")
+    assert code == 0 and "Adam lr=0.1," in out
+
+
+# -- every way a terminal user ends or pipes it ------------------------------------------------------
+def test_ctrl_c_during_training_prints_one_line_and_exits_130(capsys, monkeypatch, tmp_path):
+    import minidl.tools.cli as cli
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "fit", interrupted)
+    threads = torch.get_num_threads()
+    code, out, err = run(capsys, "--epochs", "1", *SMALL, "--save", str(tmp_path / "m.pt"))
+    assert code == 130 and err == "minidl: interrupted\n"
+    assert list(tmp_path.iterdir()) == [] and torch.get_num_threads() == threads
+
+
+def _minidl(*argv):
+    return [sys.executable, "-m", "minidl", *argv]
+
+
+def test_ctrl_c_in_a_real_process_gives_one_line_and_130_no_traceback():
+    import signal
+    proc = subprocess.Popen(_minidl("--epochs", "10000000", "--n-train", "50", "--n-test", "50"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().startswith("minidl: disk")
+        assert EPOCH.fullmatch(proc.stdout.readline().strip())      # training has started
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130 and err == "minidl: interrupted\n", err
+
+
+def test_a_closed_pipe_is_silent_and_the_run_still_saves(tmp_path):
+    path = tmp_path / "m.pt"
+    command = " ".join(_minidl("--epochs", "400", "--n-train", "50", "--n-test", "50", "--save", str(path)))
+    proc = subprocess.run(f"{command} | head -n 2", shell=True, capture_output=True, text=True, timeout=300,
+                          executable="/bin/bash")
+    assert proc.stdout.count("\n") == 2 and proc.stdout.startswith("minidl: disk")
+    assert proc.stderr == "", proc.stderr                            # no BrokenPipeError, now or at exit
+    assert path.stat().st_size > 0                                   # the run went on after the reader left
+
+
+def test_the_pipe_check_can_fail_a_plain_print_to_a_closed_pipe_does_raise():
+    """The negative control: without minidl's handling the same pipe gives a BrokenPipeError."""
+    code = "import sys\nfor i in range(100000): print('line', i, flush=True)"
+    proc = subprocess.run(f"{sys.executable} -c \"{code}\" | head -n 2", shell=True, capture_output=True,
+                          text=True, timeout=120, executable="/bin/bash")
+    assert "BrokenPipeError" in proc.stderr
