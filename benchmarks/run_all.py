@@ -1,7 +1,7 @@
 """minidl against its torch.nn + autograd + torch.optim twin, side by side.   make bench
 
     .venv/bin/python benchmarks/run_all.py [--quick] [--sizes S,M,L] [--dtypes float32,float64]
-                                           [--threads 1,2] [--no-memory] [--out DIR]
+                                           [--threads 1] [--no-memory] [--out DIR]
 
 For each problem (S: the course network, M: 2-512-512-512-2, L: 1024-2048-2048-10), dtype and
 thread count, four steps train in one process on identical data, initial weights and batch
@@ -38,7 +38,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from steps import DEFAULT_VARIANTS, FRAMEWORKS, problem  # noqa: E402
+from steps import DEFAULT_VARIANTS, FRAMEWORKS, VARIANTS, problem  # noqa: E402
 
 from minidl.training.data import batch_order  # noqa: E402
 
@@ -192,7 +192,8 @@ def targets_table(speed: list[dict], memory: list[dict]) -> list[str]:
     def add(what: str, value: float, ok: bool, fmt: str = "{:.2f}×") -> None:
         lines.append(f"| {what} | {fmt.format(value)} | {'yes' if ok else '**no**'} |")
 
-    for size, variant, dtype, _, fw in sorted(k for k in by if k[3] == 1 and k[4] == "torch"):
+    order = lambda k: ("SML".index(k[0]) if k[0] in "SML" else 9, list(VARIANTS).index(k[1]), k[2])
+    for size, variant, dtype, _, fw in sorted((k for k in by if k[3] == 1 and k[4] == "torch"), key=order):
         key = (size, variant, dtype, 1)
         t, f, g, m = (by[key + (name,)] for name in ("torch", "minidl.fast", "GEMMs", "minidl"))
         if size == "S":
@@ -285,7 +286,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a smoke test: tiny epoch counts")
     parser.add_argument("--sizes", default="S,M,L")
     parser.add_argument("--dtypes", default="float32,float64")
-    parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--threads", default="1",
+                        help="comma-separated thread counts (the targets are for 1 thread; on a shared 2-core "
+                             "machine 2 threads measure the neighbours' load more than minidl)")
     parser.add_argument("--no-memory", action="store_true")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--memory-child", nargs=4, help=argparse.SUPPRESS)
