@@ -31,7 +31,7 @@ from pathlib import Path
 CHILD = r"""
 import json, sys, time
 import torch
-from minidl.training.data import load_csv, parse_csv
+from minidl.training.csv_reader import load_csv, parse_csv
 
 def status(key):
     for line in open("/proc/self/status"):
