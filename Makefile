@@ -37,14 +37,14 @@ browser:
 
 test: setup browser
 	$(PYTEST) tests notebooks --nbval-lax --nbval-current-env \
-		--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300
+		--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300 --durations=20
 
 test-unit: setup
 	$(PYTEST) tests/unit -q
 
 test-notebooks: setup
 	$(PYTEST) notebooks tests/notebooks --nbval-lax --nbval-current-env \
-		--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300
+		--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300 --durations=20
 
 test-browser: setup browser
 	$(PYTEST) tests/browser
