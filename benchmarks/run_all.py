@@ -193,7 +193,7 @@ def targets_table(speed: list[dict], memory: list[dict]) -> list[str]:
         lines.append(f"| {what} | {fmt.format(value)} | {'yes' if ok else '**no**'} |")
 
     order = lambda k: ("SML".index(k[0]) if k[0] in "SML" else 9, list(VARIANTS).index(k[1]), k[2])
-    for size, variant, dtype, _, fw in sorted((k for k in by if k[3] == 1 and k[4] == "torch"), key=order):
+    for size, variant, dtype, _, _ in sorted((k for k in by if k[3] == 1 and k[4] == "torch"), key=order):
         key = (size, variant, dtype, 1)
         t, f, g, m = (by[key + (name,)] for name in ("torch", "minidl.fast", "GEMMs", "minidl"))
         if size == "S":

@@ -20,8 +20,8 @@ import torch
 from torch import Tensor
 
 import minidl as md
-from minidl.training.data import disk, one_hot, standardize
 from minidl.lab.reference import to_torch, torch_criterion, torch_optimizer
+from minidl.training.data import disk, one_hot, standardize
 from minidl.training.train import ReadableStep, training_step
 
 # name: (layer sizes, training points, batch size, epochs, epochs with --quick)

@@ -35,4 +35,5 @@ def prune(path: str) -> tuple[int, int]:
 
 if __name__ == "__main__":
     for p in sys.argv[1:]:
-        print(p, "widget models: %d -> %d" % prune(p))
+        before, after = prune(p)
+        print(p, f"widget models: {before} -> {after}")

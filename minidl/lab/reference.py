@@ -165,7 +165,8 @@ class TorchStep:
 
     def finite(self, losses: torch.Tensor) -> bool:
         with torch.no_grad():
-            return bool(torch.stack([torch.isfinite(losses).all()] + [torch.isfinite(p).all() for p in self.params]).all())
+            checks = [torch.isfinite(losses).all()] + [torch.isfinite(p).all() for p in self.params]
+            return bool(torch.stack(checks).all())
 
     @property
     def lr(self) -> float:

@@ -53,7 +53,8 @@ from .metrics import (
 )
 from .models import build_mlp
 
-__all__ = ["fit", "run", "training_step", "ReadableStep", "CompiledStep", "evaluate", "predict", "accuracy", "build_mlp", "log_line", "History", "StopTraining"]
+__all__ = ["fit", "run", "training_step", "ReadableStep", "CompiledStep", "evaluate", "predict", "accuracy",
+           "build_mlp", "log_line", "History", "StopTraining"]
 Callback = Callable[[int, History, Module], Any]
 
 

@@ -14,7 +14,7 @@ from conftest import ROOT
 
 from minidl import experiments as ex
 from minidl.lab.experiments import Config
-from minidl.lab.report import FIGURES, Results, load_csv, table
+from minidl.lab.report import FIGURES, Results, table
 from minidl.training.history import History
 
 CSV = ROOT / "notebooks" / "results" / "versus_pytorch.csv"

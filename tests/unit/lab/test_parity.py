@@ -9,10 +9,10 @@ import pytest
 import torch
 from twin import epoch_orders, run_twin
 
-from minidl.training.data import disk, one_hot, standardize
 from minidl.framework.losses import CrossEntropyLoss, MSELoss
 from minidl.framework.optim import SGD, Adam
 from minidl.lab.reference import to_torch, torch_criterion, torch_optimizer
+from minidl.training.data import disk, one_hot, standardize
 from minidl.training.train import build_mlp, fit
 
 TOL = 1e-9

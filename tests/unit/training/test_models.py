@@ -15,10 +15,11 @@ def test_build_makes_the_course_setup_from_names():
     model, criterion, optimizer = build(Recipe(seed=0, momentum=0.9))
     torch.manual_seed(0)
     course = md.build_mlp((2, 25, 25, 25, 2), activation="relu")
-    assert repr(model) == repr(course) and all(torch.equal(a, b) for a, b in zip(weights(model), weights(course)))
+    assert repr(model) == repr(course)
+    assert all(torch.equal(a, b) for a, b in zip(weights(model), weights(course), strict=True))
     assert isinstance(criterion, md.MSELoss) and isinstance(optimizer, md.SGD)
     assert optimizer.param_groups[0]["momentum"] == 0.9 and optimizer.lr == 0.1
-    assert all(a is b for a, b in zip(optimizer.param_groups[0]["params"], model.parameters()))
+    assert all(a is b for a, b in zip(optimizer.param_groups[0]["params"], model.parameters(), strict=True))
 
 
 def test_per_layer_activations_init_loss_optimizer_and_dtype():
@@ -37,7 +38,7 @@ def test_recipe_code_builds_the_same_objects_when_run():
     scope = {"torch": torch, "md": md}
     exec(recipe_code(r), scope)
     assert repr(scope["model"]) == repr(model)
-    assert all(torch.equal(a, b) for a, b in zip(weights(scope["model"]), weights(model)))
+    assert all(torch.equal(a, b) for a, b in zip(weights(scope["model"]), weights(model), strict=True))
     g = scope["optimizer"].param_groups[0]
     assert (g["momentum"], g["nesterov"], scope["optimizer"].lr) == (0.8, True, 0.05)
     assert isinstance(scope["criterion"], md.CrossEntropyLoss)

@@ -10,12 +10,12 @@ from twin import epoch_orders
 
 import minidl.training.train
 from minidl.framework.activations import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
-from minidl.training.data import batch_order, disk, one_hot, standardize
-from minidl.training.history import History
 from minidl.framework.layers import Dropout, Linear
 from minidl.framework.losses import CrossEntropyLoss, MSELoss, NLLLoss
 from minidl.framework.module import Module, Sequential
 from minidl.framework.optim import SGD, Adam
+from minidl.training.data import batch_order, disk, one_hot, standardize
+from minidl.training.history import History
 from minidl.training.train import StopTraining, accuracy, build_mlp, evaluate, fit, log_line, predict
 
 
