@@ -44,6 +44,31 @@ def finite_number(value: Any, name: str, where: str, low: float = -math.inf, hig
     return float(value)
 
 
+def tensor_like(value: Any, like: Tensor, where: str) -> Tensor:
+    """A copy of ``value`` in ``like``'s dtype, to be copied into ``like`` (loading a state dict).
+
+    Refused, before anything changes: a non-tensor, another shape, another number kind (int, bool,
+    complex: no silent cast), another device, a finite value that overflows ``like``'s dtype.
+    Another floating precision is converted, as torch does.
+    """
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{where}: expected a tensor, got {type(value).__name__}")
+    if value.shape != like.shape:
+        raise ValueError(f"{where}: expected shape {shape_text(like)}, got {shape_text(value)}")
+    if not value.is_floating_point():
+        raise TypeError(f"{where}: expected a floating-point tensor like {like.dtype}, got {value.dtype} "
+                        f"(no silent cast between number kinds)")
+    if value.device != like.device:
+        raise ValueError(f"{where}: expected a tensor on {like.device}, got {value.device}")
+    new = value.to(like.dtype, copy=True)
+    bad = torch.isfinite(value) & ~torch.isfinite(new)
+    if bad.any():
+        i = tuple(int(k) for k in bad.nonzero()[0])
+        raise ValueError(f"{where}{list(i)}: {float(value[i]):g} does not fit in {like.dtype} "
+                         f"(it would become {float(new[i])})")
+    return new
+
+
 def as_generator(seed: torch.Generator | int | None, where: str) -> torch.Generator | None:
     """A torch.Generator from a seed (int), a generator (kept), or None (torch's global one)."""
     if seed is None or isinstance(seed, torch.Generator):

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import torch
 from torch import Tensor
 
-from .checks import shape_text
+from .checks import shape_text, tensor_like
 
 
 class Parameter:
@@ -137,24 +137,7 @@ class Module:
             raise ValueError(f"{where}: unexpected key {unexpected[0]!r} (expected keys: {list(own)})")
         converted = {}
         for name, p in own.items():                   # every check first: on any error nothing changes
-            value = state[name]
-            if not isinstance(value, Tensor):
-                raise TypeError(f"{where}: key {name!r}: expected a tensor, got {type(value).__name__}")
-            if value.shape != p.data.shape:
-                raise ValueError(f"{where}: key {name!r}: expected shape {shape_text(p.data)}, "
-                                 f"got {shape_text(value)}")
-            if not value.is_floating_point():
-                raise TypeError(f"{where}: key {name!r}: expected a floating-point tensor like {p.data.dtype}, "
-                                f"got {value.dtype} (no silent cast between number kinds)")
-            if value.device != p.data.device:
-                raise ValueError(f"{where}: key {name!r}: expected a tensor on {p.data.device}, got {value.device}")
-            new = value.to(p.data.dtype)
-            bad = torch.isfinite(value) & ~torch.isfinite(new)
-            if bad.any():
-                i = tuple(int(k) for k in bad.nonzero()[0])
-                raise ValueError(f"{where}: key {name!r}{list(i)}: {float(value[i]):g} does not fit in "
-                                 f"{p.data.dtype} (it would become {float(new[i])})")
-            converted[name] = new
+            converted[name] = tensor_like(state[name], p.data, f"{where}: key {name!r}")
         for name, p in own.items():
             p.data.copy_(converted[name])
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from .checks import tensor_like
 from .module import Parameter
 
 
@@ -162,21 +163,7 @@ class Optimizer:
                     raise ValueError(f"{where}: state {k!r} of parameter {i} must be an int >= 1, got {v!r}")
                 out[k] = v
             elif kind == "tensor":
-                if not isinstance(v, torch.Tensor):
-                    raise TypeError(f"{where}: state {k!r} of parameter {i}: expected a tensor, got {type(v).__name__}")
-                if v.shape != p.data.shape:
-                    raise ValueError(f"{where}: state {k!r} of parameter {i} has shape {tuple(v.shape)}, "
-                                     f"expected {tuple(p.data.shape)}")
-                if not v.is_floating_point():
-                    raise TypeError(f"{where}: state {k!r} of parameter {i}: expected a floating-point tensor like "
-                                    f"{p.data.dtype}, got {v.dtype} (no silent cast between number kinds)")
-                if v.device != p.data.device:
-                    raise ValueError(f"{where}: state {k!r} of parameter {i}: expected a tensor on "
-                                     f"{p.data.device}, got {v.device}")
-                new = v.to(p.data.dtype, copy=True)
-                if not torch.equal(torch.isfinite(v), torch.isfinite(new)):
-                    raise ValueError(f"{where}: state {k!r} of parameter {i}: a value does not fit in {p.data.dtype}")
-                out[k] = new
+                out[k] = tensor_like(v, p.data, f"{where}: state {k!r} of parameter {i}")
             else:
                 out[k] = v
         return out

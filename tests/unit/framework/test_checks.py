@@ -47,3 +47,15 @@ def test_as_generator_takes_seeds_generators_or_none():
         with pytest.raises(TypeError, match=f"w: generator must be a torch.Generator, an int seed or None, "
                                             f"got {type(bad).__name__}"):
             as_generator(bad, "w")
+
+
+def test_tensor_like_returns_a_converted_copy_or_refuses_naming_the_place():
+    from minidl.framework.checks import tensor_like
+
+    like, value = torch.zeros(2, 3), torch.ones(2, 3, dtype=torch.float64)
+    new = tensor_like(value, like, "w")
+    assert new.dtype == torch.float32 and torch.equal(new, torch.ones(2, 3))
+    same = torch.ones(2, 3)
+    assert tensor_like(same, like, "w") is not same                     # a copy: the caller may keep value
+    with pytest.raises(ValueError, match=r"^w: expected shape \(2, 3\), got \(3, 2\)$"):
+        tensor_like(torch.ones(3, 2), like, "w")
