@@ -1,9 +1,8 @@
 """Playground(framework=...): a learner's own classes, trained and drawn by the playground.
 
-The reference framework below is written here in the course protocol, as notebook 13's solutions
-write it (forward(*input), backward(*gradwrtoutput) returning dL/dinput, param() -> [value,
-gradient] pairs accumulated with +=, zero_grad(); SGD(pairs, lr, momentum=0.0)); it imports
-nothing from minidl, so the playground is tested on classes it did not write.
+The learner's classes are tests/learner_framework.py (the course protocol, as notebook 13's solutions
+write it; shared with the build-track checks' tests); it imports nothing from minidl, so the playground
+is tested on classes it did not write. CLASSES leaves out Sigmoid and LogSoftmax on purpose.
 """
 
 import asyncio
@@ -16,132 +15,10 @@ import types
 import numpy as np
 import pytest
 import torch
+from learner_framework import MSE, SGD, CrossEntropy, Linear, Module, ReLU, Sequential, Tanh
 
 from minidl.playground import Playground
 from minidl.playground.learner import Framework, LearnerRun
-
-
-# -- a learner's framework (the course protocol) ---------------------------------------------------------
-class Module:
-    def forward(self, *input):
-        raise NotImplementedError
-
-    def backward(self, *gradwrtoutput):
-        raise NotImplementedError
-
-    def param(self):
-        return []
-
-    def zero_grad(self):
-        for _, gradient in self.param():
-            gradient.zero_()
-
-    def __call__(self, *input):
-        return self.forward(*input)
-
-
-class Linear(Module):
-    def __init__(self, in_features, out_features):
-        self.in_features, self.out_features = in_features, out_features
-        bound = 1 / math.sqrt(in_features)
-        self.weight = torch.empty(out_features, in_features).uniform_(-bound, bound)
-        self.bias = torch.empty(out_features).uniform_(-bound, bound)
-        self.grad_weight = torch.zeros_like(self.weight)
-        self.grad_bias = torch.zeros_like(self.bias)
-        self.x = None
-
-    def forward(self, x):
-        self.x = x
-        return x @ self.weight.T + self.bias
-
-    def backward(self, grad_output):
-        self.grad_weight += grad_output.T @ self.x
-        self.grad_bias += grad_output.sum(dim=0)
-        return grad_output @ self.weight
-
-    def param(self):
-        return [[self.weight, self.grad_weight], [self.bias, self.grad_bias]]
-
-
-class ReLU(Module):
-    def forward(self, x):
-        self.x = x
-        return x.clamp(min=0)
-
-    def backward(self, grad_output):
-        return grad_output * (self.x > 0)
-
-
-class Tanh(Module):
-    def forward(self, x):
-        self.y = torch.tanh(x)
-        return self.y
-
-    def backward(self, grad_output):
-        return grad_output * (1 - self.y ** 2)
-
-
-class MSE(Module):
-    def forward(self, prediction, target):
-        if target.shape != prediction.shape:
-            raise ValueError(f"MSE target: expected shape {tuple(prediction.shape)}, got {tuple(target.shape)}")
-        self.diff = prediction - target
-        return (self.diff ** 2).mean()
-
-    def backward(self):
-        return 2 * self.diff / self.diff.numel()
-
-
-class CrossEntropy(Module):
-    def forward(self, logits, target):
-        shifted = logits - logits.max(dim=1, keepdim=True).values
-        log_p = shifted - shifted.exp().sum(dim=1, keepdim=True).log()
-        self.probabilities, self.target = log_p.exp(), target
-        return -log_p[torch.arange(len(target)), target].mean()
-
-    def backward(self):
-        grad = self.probabilities.clone()
-        grad[torch.arange(len(self.target)), self.target] -= 1
-        return grad / len(self.target)
-
-
-class Sequential(Module):
-    def __init__(self, *layers):
-        self.layers = list(layers)
-
-    def forward(self, x):
-        for layer in self.layers:
-            x = layer.forward(x)
-        return x
-
-    def backward(self, grad_output):
-        for layer in reversed(self.layers):
-            grad_output = layer.backward(grad_output)
-        return grad_output
-
-    def param(self):
-        return [pair for layer in self.layers for pair in layer.param()]
-
-
-class SGD:
-    def __init__(self, params, lr, momentum=0.0):
-        self.params, self.lr, self.momentum = list(params), lr, momentum
-        self.buffers = [None] * len(self.params)
-
-    def step(self):
-        for k, (value, gradient) in enumerate(self.params):
-            if self.momentum:
-                if self.buffers[k] is None:
-                    self.buffers[k] = gradient.clone()
-                else:
-                    self.buffers[k].mul_(self.momentum).add_(gradient)
-                gradient = self.buffers[k]
-            value -= self.lr * gradient
-
-    def zero_grad(self):
-        for _, gradient in self.params:
-            gradient.zero_()
-
 
 CLASSES = dict(Module=Module, Linear=Linear, ReLU=ReLU, Tanh=Tanh, MSE=MSE, CrossEntropy=CrossEntropy,
                Sequential=Sequential, SGD=SGD)
