@@ -64,6 +64,16 @@ def autograd_grads(module, x, upstream):
     return xt.grad, {name: p.grad for name, p in twin.named_parameters()}
 
 
+def assert_backward_matches_autograd(module, x, upstream):
+    """After module's forward on x: backward(upstream)'s dL/dx and parameter gradients equal autograd's to 1e-12."""
+    module.zero_grad()
+    grad_x = module.backward(upstream)
+    oracle_x, oracle_params = autograd_grads(module, x, upstream)
+    torch.testing.assert_close(grad_x, oracle_x, rtol=1e-12, atol=1e-12)
+    for pname, p in module.named_parameters():
+        torch.testing.assert_close(p.grad, oracle_params[pname], rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("n", BATCH_SIZES)
 @pytest.mark.parametrize("name", list(MODULES))
 def test_module_backward(name, n):
@@ -74,13 +84,7 @@ def test_module_backward(name, n):
     report = md.gradcheck(module, x)                       # finite differences; raises on failure
     assert report.ok and len(report.rows) == 1 + len(module.parameters())
 
-    upstream = torch.randn_like(module(x))
-    module.zero_grad()
-    grad_x = module.backward(upstream)
-    oracle_x, oracle_params = autograd_grads(module, x, upstream)
-    torch.testing.assert_close(grad_x, oracle_x, rtol=1e-12, atol=1e-12)
-    for pname, p in module.named_parameters():
-        torch.testing.assert_close(p.grad, oracle_params[pname], rtol=1e-12, atol=1e-12)
+    assert_backward_matches_autograd(module, x, torch.randn_like(module(x)))
 
 
 @pytest.mark.parametrize("n", BATCH_SIZES)
@@ -353,13 +357,7 @@ def test_every_module_on_0_1_2_rows_matches_torch_or_refuses_clearly(name, n, fe
     twin_out = to_torch(module)(x)
     assert out.shape == twin_out.shape
     torch.testing.assert_close(out, twin_out.detach(), rtol=1e-12, atol=1e-12)
-    upstream = torch.randn_like(out)
-    module.zero_grad()
-    grad_x = module.backward(upstream)
-    oracle_x, oracle_params = autograd_grads(module, x, upstream)
-    torch.testing.assert_close(grad_x, oracle_x, rtol=1e-12, atol=1e-12)
-    for pname, p in module.named_parameters():
-        torch.testing.assert_close(p.grad, oracle_params[pname], rtol=1e-12, atol=1e-12)
+    assert_backward_matches_autograd(module, x, torch.randn_like(out))
 
 
 @settings(max_examples=12, deadline=None)
