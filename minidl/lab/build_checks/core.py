@@ -13,6 +13,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ...framework.checks import shape_text
+
 F64 = torch.float64
 EPS, ATOL, RTOL = 1e-6, 1e-6, 1e-4          # central differences: step, and the pass rule |a - n| <= atol + rtol|n|
 
@@ -57,11 +59,6 @@ def fail(message: str, hint: str = "") -> None:
 
 
 # -- helpers: tensors, shapes, the learner's calls ----------------------------------------------------------
-def shape_text(t: Any) -> str:
-    shape = tuple(t.shape) if isinstance(t, Tensor) else tuple(t)
-    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
-
-
 def where_in_learner_code(exc: BaseException) -> str:
     """'in Linear.backward, line 12' for the innermost frame outside this file."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__]
