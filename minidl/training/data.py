@@ -1,4 +1,4 @@
-"""2-D data sets, train/test split, standardize, one_hot, mini-batches.     Notebooks 01, 10
+"""2-D data sets, train/test and train/validation/test splits, standardize, one_hot, mini-batches.     Notebooks 01, 10
 
 Every data set returns ``x`` (n, 2) floating, inside the unit square [0, 1]², and ``y`` (n,) int64.
 ``noise`` means:  disk: the fraction of labels flipped (exactly round(noise·n) of them);
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
@@ -161,6 +162,35 @@ def train_test_split(x: Tensor, y: Tensor, test_fraction: float = 0.5, *,
     return x[p[n_test:]], y[p[n_test:]], x[p[:n_test]], y[p[:n_test]]
 
 
+class Split(NamedTuple):
+    """Three disjoint parts of one data set: fit on train, choose settings on val, report test once."""
+    train: Dataset
+    val: Dataset
+    test: Dataset
+
+
+def train_val_test_split(x: Tensor, y: Tensor, val_fraction: float = 0.2, test_fraction: float = 0.2, *,
+                         generator: Seed = None) -> Split:
+    """A random permutation p; test = p[:round(f_test·n)], val = the next round(f_val·n), train = the rest.
+
+    Settings (learning rate, width, epochs ...) are chosen on ``val``; ``test`` is looked at once, at the end,
+    so the reported error is not one the choice was tuned to.
+    """
+    where = "train_val_test_split"
+    n = _check_xy(x, y, where)
+    for name, f in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+        if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 < f < 1:
+            raise ValueError(f"{where}: {name} must be in (0, 1), got {f!r}")
+    n_test, n_val = round(test_fraction * n), round(val_fraction * n)
+    if min(n_test, n_val, n - n_test - n_val) < 1:
+        raise ValueError(f"{where}: val_fraction={val_fraction}, test_fraction={test_fraction} of {n} samples "
+                         f"leave {n - n_test - n_val} train, {n_val} val and {n_test} test samples; "
+                         f"each needs at least one")
+    p = torch.randperm(n, generator=as_generator(generator, where))
+    test, val, train = p[:n_test], p[n_test:n_test + n_val], p[n_test + n_val:]
+    return Split((x[train], y[train]), (x[val], y[val]), (x[test], y[test]))
+
+
 def standardize(x_train: Tensor,
                 x_test: Tensor | None = None) -> tuple[Tensor, Tensor | None, Tensor, Tensor]:
     """x̂ = (x - μ) / σ with μ, σ per column of the *training* set (σ = 1 where σ = 0)."""
@@ -225,5 +255,5 @@ def batches(x: Tensor, y: Tensor, batch_size: int, shuffle: bool = True,
     return ((x[i], y[i]) for i in batch_order(n, batch_size, shuffle, generator))
 
 __all__ = ["RADIUS", "DATASETS", "disk", "xor", "gaussians", "spiral", "circles", "moons", "make_dataset",
-           "train_test_split", "standardize", "one_hot", "batch_order", "batches",
+           "train_test_split", "train_val_test_split", "Split", "standardize", "one_hot", "batch_order", "batches",
            "parse_csv", "load_csv", "MAX_ROWS", "CSV_DTYPES"]

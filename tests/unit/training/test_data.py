@@ -22,6 +22,7 @@ from minidl.training.data import (
     spiral,
     standardize,
     train_test_split,
+    train_val_test_split,
     xor,
 )
 
@@ -196,6 +197,31 @@ def test_train_test_split_partitions_the_rows_and_keeps_pairs():
     again = train_test_split(x, y, 0.3, generator=0)
     assert all(torch.equal(a, b) for a, b in zip(again, (x_tr, y_tr, x_te, y_te), strict=True))
 
+
+
+def test_train_val_test_split_partitions_the_rows_into_three_disjoint_parts():
+    x = torch.arange(40.0).reshape(20, 2)
+    y = torch.arange(20) * 10
+    s = train_val_test_split(x, y, val_fraction=0.25, test_fraction=0.1, generator=3)
+    assert [len(part[0]) for part in s] == [13, 5, 2] and [len(part[1]) for part in s] == [13, 5, 2]
+    rows = torch.cat([s.train[0], s.val[0], s.test[0]])[:, 0].long() // 2
+    assert sorted(rows.tolist()) == list(range(20))              # disjoint, nothing lost
+    assert torch.equal(torch.cat([s.train[1], s.val[1], s.test[1]]), rows * 10)
+    assert rows.tolist() != list(range(20))
+    again = train_val_test_split(x, y, val_fraction=0.25, test_fraction=0.1, generator=3)
+    assert torch.equal(again.val[0], s.val[0]) and torch.equal(again.test[1], s.test[1])
+
+
+def test_train_val_test_split_errors():
+    x, y = torch.zeros(5, 2), torch.zeros(5, dtype=torch.long)
+    for name in ("val_fraction", "test_fraction"):
+        for bad in (0, 1, -0.5, True):
+            with pytest.raises(ValueError, match=rf"train_val_test_split: {name} must be in \(0, 1\), got {bad!r}"):
+                train_val_test_split(x, y, **{name: bad})
+    with pytest.raises(ValueError, match=r"leave 0 train, 3 val and 2 test samples; each needs at least one"):
+        train_val_test_split(x, y, val_fraction=0.6, test_fraction=0.4)
+    with pytest.raises(ValueError, match=r"train_val_test_split: x and y must have the same length"):
+        train_val_test_split(x, y[:4])
 
 def test_train_test_split_errors():
     x, y = torch.zeros(4, 2), torch.zeros(4, dtype=torch.long)
