@@ -19,6 +19,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from minidl.framework.checks import shape_text
+
 
 def _as_dict(value: Any, names: Sequence[str] | None) -> dict[str, Any]:
     if isinstance(value, dict):
@@ -29,10 +31,6 @@ def _as_dict(value: Any, names: Sequence[str] | None) -> dict[str, Any]:
     if len(values) != len(names):
         return {"__count__": (len(names), len(values))}
     return dict(zip(names, values, strict=True))
-
-
-def _shape(t: Tensor) -> tuple[int, ...]:
-    return tuple(t.shape)
 
 
 def _as_tensor(value: Any) -> Any:
@@ -58,7 +56,7 @@ def _number(v: float) -> str:
 
 def _shapes_of(args: Sequence[Any]) -> str:
     """'of shapes (1, 3), (4, 3)' for tensors; other arguments by their type ('History, History')."""
-    text = ", ".join(str(_shape(a)) if isinstance(a, Tensor) else type(a).__name__ for a in args)
+    text = ", ".join(shape_text(a) if isinstance(a, Tensor) else type(a).__name__ for a in args)
     return f"of shapes {text}" if all(isinstance(a, Tensor) for a in args) else text
 
 
@@ -76,22 +74,41 @@ def raised(e: BaseException, where: str = "your function", args: Sequence[Any] =
     return line
 
 
-def diagnose(name: str, actual: Any, expected: Tensor, atol: float, rtol: float) -> str | None:
-    """None if ``actual`` matches ``expected``; otherwise one line saying what is wrong."""
+def _expected_shape(expected: Tensor, symbol: str | None) -> str:
+    """'(N, 2) = (5, 2)' when the shape has a symbolic form that differs from the numbers, else '(5, 2)'."""
+    numbers = shape_text(expected)
+    return f"{symbol} = {numbers}" if symbol and symbol != numbers else numbers
+
+
+def symbolic_shape(shape: Sequence[int], batch_dims: Sequence[int]) -> str:
+    """(N, 2) for the shape (5, 2) when dimension 0 is the batch (``batch_dims`` = [0]); (5, 2) if none is."""
+    shape = tuple(shape)
+    return "(" + ", ".join("N" if d in batch_dims else str(s) for d, s in enumerate(shape)) + \
+        ("," if len(shape) == 1 else "") + ")"
+
+
+def diagnose(name: str, actual: Any, expected: Tensor, atol: float, rtol: float,
+             symbol: str | None = None) -> str | None:
+    """None if ``actual`` matches ``expected``; otherwise one line saying what is wrong.
+
+    ``symbol`` is the expected shape in letters, e.g. "(N, 2)": a wrong shape then reads
+    "expected shape (N, 2) = (5, 2), got (2, 5)".
+    """
     actual, expected = _as_tensor(actual), _as_tensor(expected)
+    want = _expected_shape(expected, symbol)
     if actual is None or actual is Ellipsis:
-        return f"{name}: not computed yet (got {actual!r}); expected a tensor of shape {_shape(expected)}"
+        return f"{name}: not computed yet (got {actual!r}); expected a tensor of shape {want}"
     if not isinstance(actual, Tensor):
-        return f"{name}: expected a torch.Tensor of shape {_shape(expected)}, got {type(actual).__name__}"
+        return f"{name}: expected a torch.Tensor of shape {want}, got {type(actual).__name__}"
     if actual.shape != expected.shape:
         hint = ""
-        if actual.dim() == 2 and _shape(actual) == _shape(expected)[::-1]:
+        if actual.dim() == 2 and tuple(actual.shape) == tuple(expected.shape)[::-1]:
             hint = " (transposed?)"
         elif actual.numel() == expected.numel():
             hint = " (right size, wrong shape: a reshape or a missing keepdim?)"
         elif expected.dim() == actual.dim() + 1 or actual.dim() == expected.dim() + 1:
             hint = " (a sum over the wrong dimension, or a missing one?)"
-        return f"{name}: expected shape {_shape(expected)}, got {_shape(actual)}{hint}"
+        return f"{name}: expected shape {want}, got {shape_text(actual)}{hint}"
     a, e = actual.detach().to(torch.float64), expected.detach().to(torch.float64)
     if not torch.isfinite(a).all():
         i = tuple(int(k) for k in (~torch.isfinite(a)).nonzero()[0])
@@ -113,10 +130,11 @@ def diagnose(name: str, actual: Any, expected: Tensor, atol: float, rtol: float)
 
 
 def check(answer: Any, expected: Any, *, names: Sequence[str] | None = None, atol: float = 1e-8,
-          rtol: float = 1e-6, quiet: bool = False) -> bool:
+          rtol: float = 1e-6, quiet: bool = False, shapes: dict[str, str] | None = None) -> bool:
     """Compare an answer (a tensor, a tuple of tensors or a dict) with the expected one.
 
     Prints ✓ or one ✗ line per wrong tensor, and returns whether everything matched.
+    ``shapes`` gives expected shapes in letters by name ({"grad_x": "(N, 2)"}) for the shape messages.
     """
     exp = _as_dict(expected, names)
     got = _as_dict(answer, list(exp))
@@ -125,7 +143,7 @@ def check(answer: Any, expected: Any, *, names: Sequence[str] | None = None, ato
         lines = [f"✗ expected {want} results ({', '.join(exp)}), got {came}"]
     else:
         lines = [f"✗ {msg}" for n, e in exp.items()
-                 if (msg := diagnose(n, got.get(n), e, atol, rtol)) is not None]
+                 if (msg := diagnose(n, got.get(n), e, atol, rtol, (shapes or {}).get(n))) is not None]
     if not quiet:
         if lines:
             print("\n".join(lines))
@@ -142,12 +160,13 @@ def check_function(fn: Callable[..., Any], reference: Callable[..., Any],
     """Call the learner's ``fn`` and the ``reference`` on the same random inputs, ``trials`` times.
 
     ``make_inputs(generator)`` returns the argument tuple; trial 0 should use a batch of one.
-    An exception in the learner's code is reported, not raised.
+    An exception in the learner's code is reported, not raised. A dimension of a result that is the
+    batch size (the first argument's first dimension) in every trial is named N in shape messages.
     """
-    for trial in range(trials):
-        gen = torch.Generator().manual_seed(trial)
-        args = make_inputs(gen)
-        expected = reference(*[a.clone() if isinstance(a, Tensor) else a for a in args])
+    inputs = [make_inputs(torch.Generator().manual_seed(trial)) for trial in range(trials)]
+    results = [reference(*[a.clone() if isinstance(a, Tensor) else a for a in args]) for args in inputs]
+    shapes = _batch_shapes(inputs, [_as_dict(r, names) for r in results])
+    for trial, (args, expected) in enumerate(zip(inputs, results, strict=True)):
         try:
             answer = fn(*[a.clone() if isinstance(a, Tensor) else a for a in args])
         except Exception as e:                      # the learner's code: report, don't crash
@@ -155,10 +174,27 @@ def check_function(fn: Callable[..., Any], reference: Callable[..., Any],
             return False
         if not check(answer, expected, names=names, atol=atol, rtol=rtol, quiet=True):
             print(f"✗ trial {trial + 1} of {trials}, inputs {_shapes_of(args)}:")
-            check(answer, expected, names=names, atol=atol, rtol=rtol)
+            check(answer, expected, names=names, atol=atol, rtol=rtol, shapes=shapes[trial])
             return False
     print(f"✓ correct on {trials} random inputs ({', '.join(_as_dict(expected, names))})")
     return True
+
+
+def _batch_shapes(inputs: Sequence[tuple], results: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
+    """Per trial, each result's shape in letters ("(N, 2)"): a dimension is N if it equals the batch
+    size (the first tensor argument's first dimension) in every trial and the batch size varies."""
+    batches = [next((a.shape[0] for a in args if isinstance(a, Tensor) and a.dim() > 0), None) for args in inputs]
+    if None in batches or len(set(batches)) < 2:
+        return [{} for _ in inputs]
+    out: list[dict[str, str]] = [{} for _ in inputs]
+    for name in results[0]:
+        values = [_as_tensor(r.get(name)) for r in results]
+        if not all(isinstance(v, Tensor) and v.dim() == values[0].dim() for v in values):
+            continue
+        dims = [d for d in range(values[0].dim()) if all(v.shape[d] == b for v, b in zip(values, batches, strict=True))]
+        for trial, v in enumerate(values):
+            out[trial][name] = symbolic_shape(v.shape, dims)
+    return out
 
 
 def check_output(fn: Callable[..., Any], args: Sequence[Any], expected: Any, *,
@@ -216,9 +252,9 @@ def check_module(module_class: Callable[..., Any], reference_class: Callable[...
         for n, _ in reference.named_parameters():
             got[f"{n}.grad"] = params[n].grad.clone() if n in params else None
         if not check(got, expected, atol=atol, rtol=rtol, quiet=True):
-            print(f"✗ {name}.backward, input of shape {tuple(shape)}: a gradient differs from "
+            print(f"✗ {name}.backward, input of shape {shape_text(x)}: a gradient differs from "
                   f"{getattr(reference_class, '__name__', 'the reference')}'s:")
-            check(got, expected, atol=atol, rtol=rtol)
+            check(got, expected, atol=atol, rtol=rtol, shapes={"dL/dx": symbolic_shape(x.shape, [0])})
             return False
         try:
             again = ours.backward(grad_y.clone())

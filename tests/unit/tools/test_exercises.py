@@ -189,3 +189,55 @@ def test_small_values_keep_their_digits(capsys):
 def test_inputs_that_are_not_tensors_are_named_by_type(capsys):
     assert not check_function(lambda h, k: 1.0, lambda h, k: 2.0, lambda gen: ([1], 0.5))
     assert capsys.readouterr().out.startswith("✗ trial 1 of 3, inputs list, float:\n")
+
+
+def test_a_wrong_shape_names_the_expected_shape_in_letters_and_numbers():
+    e = torch.zeros(5, 2)
+    assert diagnose("grad_x", e.T, e, 1e-8, 1e-6, symbol="(N, 2)") == \
+        "grad_x: expected shape (N, 2) = (5, 2), got (2, 5) (transposed?)"
+    assert diagnose("grad_b", torch.zeros(2), torch.zeros(3), 1e-8, 1e-6) == "grad_b: expected shape (3,), got (2,)"
+    assert diagnose("w", torch.zeros(3), torch.zeros(3, 1), 1e-8, 1e-6, symbol="(3, 1)") == \
+        "w: expected shape (3, 1), got (3,) (right size, wrong shape: a reshape or a missing keepdim?)"
+    assert "expected a tensor of shape (N, 2) = (5, 2)" in diagnose("g", None, e, 1e-8, 1e-6, symbol="(N, 2)")
+
+
+def test_check_function_names_the_batch_dimension_N(capsys):
+    def make(gen):                              # batches of 1, 4, 7; 3 features
+        return (torch.randn(1 + 3 * gen.initial_seed(), 3, generator=gen), torch.randn(2, 3, generator=gen))
+
+    def reference(x, W):
+        return x @ W.T, W.sum(0)
+
+    assert not check_function(lambda x, W: ((x @ W.T).T, W.sum(0)), reference, make, names=["y", "s"])
+    out = capsys.readouterr().out
+    assert "✗ y: expected shape (N, 2) = (1, 2), got (2, 1) (transposed?)" in out
+    assert not check_function(lambda x, W: (x @ W.T, W.sum(1)), reference, make, names=["y", "s"])
+    assert "✗ s: expected shape (3,), got (2,)" in capsys.readouterr().out      # no batch dimension: no N
+
+
+def test_a_constant_batch_size_names_no_N(capsys):
+    def make(gen):
+        return (torch.randn(2, 2, generator=gen),)
+
+    assert not check_function(lambda x: x.T.sum(0, keepdim=True), lambda x: x.sum(1), make)
+    out = capsys.readouterr().out
+    assert "expected shape (2,), got (1, 2)" in out and "N" not in out.split("expected shape")[1]
+
+
+def test_check_module_prints_the_input_gradient_shape_with_N(capsys):
+    class ReturnsTransposed(_Accumulates):
+        def backward(self, grad_output):
+            return super().backward(grad_output).T
+
+    assert not check_module(ReturnsTransposed, md.Linear, [(1, 3), (5, 3)], args=(3, 4))
+    out = capsys.readouterr().out
+    assert "✗ dL/dx: expected shape (N, 3) = (1, 3), got (3, 1) (transposed?)" in out
+
+
+def test_ratios_below_one_read_too_small_and_above_one_too_large():
+    e = torch.tensor([1.0, -2.0, 4.0])
+    for factor, text in [(0.25, "4× too small"), (0.5, "2× too small"), (4.0, "4× too large"), (1.5, "1.5× too large")]:
+        message = diagnose("g", factor * e, e, 1e-8, 1e-6)
+        assert f"everything is {text}" in message
+        assert ("too large" in message) == (factor > 1) and ("too small" in message) == (factor < 1)
+        assert "0.25×" not in message and "0.5×" not in message
