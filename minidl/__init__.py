@@ -24,6 +24,7 @@ from .framework.losses import CrossEntropyLoss, Loss, MSELoss, NLLLoss
 from .framework.module import Module, Parameter, Sequential
 from .framework.optim import SGD, Adam, Optimizer
 from .training import data, fast
+from .training.diagnostics import Diagnostics
 from .training.history import History
 from .training.serialization import load, save
 from .training.train import StopTraining, accuracy, build_mlp, evaluate, fit, predict
@@ -35,7 +36,7 @@ __all__ = [
     "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
     "Loss", "MSELoss", "NLLLoss", "CrossEntropyLoss",
     "Optimizer", "SGD", "Adam", "init", "data", "fast",
-    "fit", "evaluate", "predict", "accuracy", "build_mlp", "History", "StopTraining",
+    "fit", "evaluate", "predict", "accuracy", "build_mlp", "History", "StopTraining", "Diagnostics",
     "gradcheck", "GradcheckReport", "GradcheckError", "save", "load",
     "viz", "reference", "playground", "exercises",
 ]
