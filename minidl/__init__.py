@@ -26,6 +26,7 @@ from .framework.optim import SGD, Adam, Optimizer
 from .training import data, fast
 from .training.diagnostics import Diagnostics
 from .training.history import History
+from .training.lr_finder import LRRangeTest, lr_range_test
 from .training.serialization import load, save
 from .training.train import StopTraining, accuracy, build_mlp, evaluate, fit, predict
 
@@ -37,6 +38,7 @@ __all__ = [
     "Loss", "MSELoss", "NLLLoss", "CrossEntropyLoss",
     "Optimizer", "SGD", "Adam", "init", "data", "fast",
     "fit", "evaluate", "predict", "accuracy", "build_mlp", "History", "StopTraining", "Diagnostics",
+    "lr_range_test", "LRRangeTest",
     "gradcheck", "GradcheckReport", "GradcheckError", "save", "load",
     "viz", "reference", "playground", "exercises",
 ]
