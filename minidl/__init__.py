@@ -16,13 +16,13 @@ torch.nn) load on first use: ``md.viz``, ``md.playground``, ``md.reference`` ...
 import importlib
 from typing import Any
 
-from .framework import init
+from .framework import init, optim
 from .framework.activations import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .framework.gradcheck import GradcheckError, GradcheckReport, gradcheck
 from .framework.layers import Dropout, Linear
 from .framework.losses import CrossEntropyLoss, Loss, MSELoss, NLLLoss
 from .framework.module import Module, Parameter, Sequential
-from .framework.optim import SGD, Adam, Optimizer
+from .framework.optim import SGD, Adam, AdamW, Optimizer, RMSprop
 from .training import data, fast
 from .training.diagnostics import Diagnostics
 from .training.history import History
@@ -36,7 +36,7 @@ __all__ = [
     "Module", "Parameter", "Sequential", "Linear", "Dropout",
     "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
     "Loss", "MSELoss", "NLLLoss", "CrossEntropyLoss",
-    "Optimizer", "SGD", "Adam", "init", "data", "fast",
+    "Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "optim", "init", "data", "fast",
     "fit", "evaluate", "predict", "accuracy", "build_mlp", "History", "StopTraining", "Diagnostics",
     "lr_range_test", "LRRangeTest",
     "gradcheck", "GradcheckReport", "GradcheckError", "save", "load",

@@ -1,8 +1,10 @@
-"""Optimizer, SGD (momentum, dampening, Nesterov, weight decay) and Adam.   Notebooks 06, 07
+"""Optimizer, SGD, RMSprop, Adam, AdamW; the schedules StepLR, CosineAnnealingLR.   Notebooks 06, 07, 17
 
 The update rules are torch.optim's, written out in each docstring, so a minidl run and
 its torch twin take the same steps. Hyperparameters live in ``param_groups`` (a list of
 dicts, as in torch) and can change between steps: ``opt.lr = 0.01`` sets every group.
+A schedule (torch.optim.lr_scheduler's) sets every group's lr once per epoch:
+``sched.step()`` after the epoch's updates (``fit(..., scheduler=sched)`` does it).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 import torch
 
-from .checks import tensor_like
+from .checks import positive_int, tensor_like
 from .module import Parameter
 
 
@@ -61,8 +63,9 @@ class Optimizer:
         self.param_groups.append(full)
 
     def _validate(self, group: dict[str, Any]) -> None:
-        """Check a group's hyperparameters; subclasses add theirs."""
-        group["lr"] = _number(type(self).__name__, "lr", group["lr"], 0.0, low_open=True)
+        """Check a group's hyperparameters; subclasses add theirs. lr = 0 is allowed, as in torch: a
+        schedule may reach it (CosineAnnealingLR with eta_min = 0 at epoch T_max)."""
+        group["lr"] = _number(type(self).__name__, "lr", group["lr"], 0.0)
 
     @property
     def lr(self) -> float:
@@ -71,7 +74,7 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value: float) -> None:
-        value = _number(type(self).__name__, "lr", value, 0.0, low_open=True)
+        value = _number(type(self).__name__, "lr", value, 0.0)
         for group in self.param_groups:
             group["lr"] = value
 
@@ -103,6 +106,7 @@ class Optimizer:
     # the per-parameter state a subclass keeps: name -> "tensor" (the parameter's shape) or "step" (an
     # int >= 1); None: not checked by name (a learner's own optimizer)
     state_kinds: dict[str, str] | None = None
+    optional_state: tuple[str, ...] = ()     # keys of state_kinds a parameter's state may lack
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore hyperparameters and state. Everything is checked first (keys, types, shapes, dtype kinds,
@@ -151,10 +155,11 @@ class Optimizer:
     def _checked_state(self, where: str, i: int, p: Parameter, s: dict[str, Any]) -> dict[str, Any]:
         """A copy of one parameter's state, converted to the parameter's dtype, or a clear error."""
         kinds = self.state_kinds
-        if kinds is not None and s and set(s) != set(kinds):
-            odd = sorted(set(s) - set(kinds)) or sorted(set(kinds) - set(s))
-            raise ValueError(f"{where}: state of parameter {i}: {'unexpected' if set(s) - set(kinds) else 'missing'} "
-                             f"key {odd[0]!r} (expected {sorted(kinds)})")
+        if kinds is not None and s:
+            unexpected, missing = sorted(set(s) - set(kinds)), sorted(set(kinds) - set(s) - set(self.optional_state))
+            if unexpected or missing:
+                raise ValueError(f"{where}: state of parameter {i}: {'unexpected' if unexpected else 'missing'} "
+                                 f"key {(unexpected or missing)[0]!r} (expected {sorted(kinds)})")
         out = {}
         for k, v in s.items():
             kind = "tensor" if kinds is None and isinstance(v, torch.Tensor) else (kinds or {}).get(k)
@@ -216,6 +221,52 @@ class SGD(Optimizer):
                 p.data.add_(g, alpha=-lr)
 
 
+class RMSprop(Optimizer):
+    """Root-mean-square propagation, exactly torch.optim.RMSprop (not centered).   Notebook 17
+
+        g ← ∇θ + λ θ                                   (weight_decay λ)
+        v ← α v + (1 − α) g²                           (starts at 0; square_avg)
+        θ ← θ − lr · g / (√v + ε)                      if momentum μ = 0
+        b ← μ b + g / (√v + ε),  θ ← θ − lr · b        otherwise   (b starts at 0)
+
+    Each parameter's step is divided by the root mean square of its recent gradients: Adam's
+    denominator without Adam's bias correction (Adam = momentum + RMSprop + bias correction).
+    """
+
+    state_kinds = {"step": "step", "square_avg": "tensor", "momentum_buffer": "tensor"}
+    optional_state = ("momentum_buffer",)                 # made at the first step with μ > 0, as torch
+
+    def __init__(self, params: Iterable[Parameter] | Iterable[dict], lr: float = 0.01, alpha: float = 0.99,
+                 eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0):
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum))
+
+    def _validate(self, group: dict[str, Any]) -> None:
+        super()._validate(group)
+        group["alpha"] = _number("RMSprop", "alpha", group["alpha"], 0.0, 1.0, high_open=True)
+        group["eps"] = _number("RMSprop", "eps", group["eps"], 0.0)
+        group["weight_decay"] = _number("RMSprop", "weight_decay", group["weight_decay"], 0.0)
+        group["momentum"] = _number("RMSprop", "momentum", group["momentum"], 0.0, 1.0, high_open=True)
+
+    def step(self) -> None:
+        for group in self.param_groups:
+            lr, alpha, eps, wd, mu = (group[k] for k in ("lr", "alpha", "eps", "weight_decay", "momentum"))
+            for p in group["params"]:
+                g = p.grad if wd == 0 else p.grad.add(p.data, alpha=wd)
+                state = self.state.setdefault(p, {})
+                if not state:
+                    state.update(step=0, square_avg=torch.zeros_like(p.data))
+                state["step"] += 1
+                v = state["square_avg"].mul_(alpha).addcmul_(g, g, value=1.0 - alpha)   # v ← α v + (1 − α) g²
+                avg = v.sqrt().add_(eps)                                                 # √v + ε
+                if mu == 0:
+                    p.data.addcdiv_(g, avg, value=-lr)                                   # θ ← θ − lr g / (√v + ε)
+                    continue
+                if "momentum_buffer" not in state:
+                    state["momentum_buffer"] = torch.zeros_like(p.data)
+                b = state["momentum_buffer"].mul_(mu).addcdiv_(g, avg)                   # b ← μ b + g / (√v + ε)
+                p.data.add_(b, alpha=-lr)                                                # θ ← θ − lr b
+
+
 class Adam(Optimizer):
     """Adaptive moments, exactly torch.optim.Adam (L2 weight decay, no amsgrad).   Notebook 07
 
@@ -225,9 +276,11 @@ class Adam(Optimizer):
         θ ← θ − lr · m̂ / (√v̂ + ε)
 
     Computed as torch does: θ ← θ − (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε).
+    AdamW (below) is this step with the weight decay taken out of g (``decoupled``).
     """
 
     state_kinds = {"step": "step", "exp_avg": "tensor", "exp_avg_sq": "tensor"}
+    decoupled = False            # AdamW (below): θ ← θ (1 − lr λ) instead of g ← ∇θ + λ θ
 
     def __init__(self, params: Iterable[Parameter] | Iterable[dict], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):
@@ -235,19 +288,23 @@ class Adam(Optimizer):
 
     def _validate(self, group: dict[str, Any]) -> None:
         super()._validate(group)
-        betas = group["betas"]
+        where, betas = type(self).__name__, group["betas"]
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"Adam: betas must be a pair (β₁, β₂), got {betas!r}")
-        group["betas"] = tuple(_number("Adam", f"betas[{i}]", b, 0.0, 1.0, high_open=True)
+            raise ValueError(f"{where}: betas must be a pair (β₁, β₂), got {betas!r}")
+        group["betas"] = tuple(_number(where, f"betas[{i}]", b, 0.0, 1.0, high_open=True)
                                for i, b in enumerate(betas))
-        group["eps"] = _number("Adam", "eps", group["eps"], 0.0)
-        group["weight_decay"] = _number("Adam", "weight_decay", group["weight_decay"], 0.0)
+        group["eps"] = _number(where, "eps", group["eps"], 0.0)
+        group["weight_decay"] = _number(where, "weight_decay", group["weight_decay"], 0.0)
 
     def step(self) -> None:
         for group in self.param_groups:
             lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
             for p in group["params"]:
-                g = p.grad if wd == 0 else p.grad.add(p.data, alpha=wd)
+                g = p.grad
+                if wd != 0 and self.decoupled:
+                    p.data.mul_(1.0 - lr * wd)                        # AdamW: θ ← θ (1 − lr λ)
+                elif wd != 0:
+                    g = p.grad.add(p.data, alpha=wd)                  # Adam:  g ← ∇θ + λ θ
                 state = self.state.setdefault(p, {})
                 if not state:
                     state.update(step=0, exp_avg=torch.zeros_like(p.data),
@@ -258,3 +315,136 @@ class Adam(Optimizer):
                 v.mul_(b2).addcmul_(g, g, value=1.0 - b2)             # v ← β₂ v + (1 − β₂) g²
                 denom = (v.sqrt() / math.sqrt(1.0 - b2 ** t)).add_(eps)
                 p.data.addcdiv_(m, denom, value=-lr / (1.0 - b1 ** t))
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay, exactly torch.optim.AdamW.   Notebook 17
+
+        θ ← θ (1 − lr · λ)                                            (weight_decay λ)
+        m ← β₁ m + (1 − β₁) ∇θ         v ← β₂ v + (1 − β₂) (∇θ)²        (start at 0)
+        θ ← θ − lr · m̂ / (√v̂ + ε)                                      (as in Adam)
+
+    Adam(weight_decay=λ) adds λθ to the gradient, so the decay goes through m and v and is
+    divided by √v̂ like the rest: a parameter with large gradients is hardly decayed. AdamW
+    shrinks every parameter by the same factor 1 − lr·λ (Loshchilov & Hutter, 2019). As in
+    torch, AdamW is Adam.step with ``decoupled = True``; note the default λ = 0.01.
+    """
+
+    decoupled = True
+
+    def __init__(self, params: Iterable[Parameter] | Iterable[dict], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.01):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+
+# -- learning-rate schedules ---------------------------------------------------------------------------
+class LRScheduler:
+    """Every group's lr = a formula of the epoch count and the group's base lr.   Notebook 17
+
+    As torch.optim.lr_scheduler: made after the optimizer (the base lrs are the groups' lrs
+    then); ``step()`` once per epoch, after that epoch's updates, sets the lrs for the next
+    epoch; ``get_last_lr()`` is the list of lrs set last; ``last_epoch`` counts the steps.
+    Two differences from torch, neither in the values: the lr is computed from the closed form
+    at every step (torch multiplies the current lr by a ratio; the two agree to rounding, 1e-14 of
+    the base lr: tests/unit/framework/test_optim.py), and
+    nothing is added to the optimizer's param_groups (torch adds "initial_lr").
+    """
+
+    def __init__(self, optimizer: Optimizer, **hyper: Any):
+        where = type(self).__name__
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{where}: optimizer must be a minidl Optimizer (md.SGD(...), md.Adam(...)), "
+                            f"got {type(optimizer).__name__}")
+        self.__dict__.update(self._checked(where, **hyper))
+        self.hyper = tuple(hyper)
+        self.optimizer = optimizer
+        self.base_lrs = [group["lr"] for group in optimizer.param_groups]
+        self.last_epoch = 0
+
+    @staticmethod
+    def _checked(where: str, **hyper: Any) -> dict[str, Any]:
+        """The hyperparameters, checked (a subclass's own); ValueError/TypeError if one is bad."""
+        raise NotImplementedError
+
+    def lr_at(self, epoch: int, base_lr: float) -> float:
+        """The schedule's formula: the lr for epoch ``epoch`` (0 = before the first step)."""
+        raise NotImplementedError
+
+    def step(self) -> None:
+        """One epoch done: last_epoch += 1, and every group's lr set to the formula's value."""
+        groups = self.optimizer.param_groups
+        if len(groups) != len(self.base_lrs):
+            raise RuntimeError(f"{type(self).__name__}.step: the optimizer has {len(groups)} parameter groups, "
+                               f"the schedule was made for {len(self.base_lrs)}")
+        self.last_epoch += 1
+        for group, lr in zip(groups, self.get_last_lr(), strict=True):
+            group["lr"] = lr
+
+    def get_last_lr(self) -> list[float]:
+        """The lrs the last step() set, one per parameter group (the base lrs before any step)."""
+        return [self.lr_at(self.last_epoch, base) for base in self.base_lrs]
+
+    def state_dict(self) -> dict[str, Any]:
+        """{hyperparameters..., "base_lrs": [...], "last_epoch": n}: everything but the optimizer."""
+        return {**{k: getattr(self, k) for k in self.hyper}, "base_lrs": list(self.base_lrs),
+                "last_epoch": self.last_epoch}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore what state_dict() returned; checked first, on any error nothing changes. Like torch,
+        the optimizer's lr is left as it is (the optimizer's own state_dict carries it)."""
+        where = f"{type(self).__name__}.load_state_dict"
+        expected = {*self.hyper, "base_lrs", "last_epoch"}
+        if not isinstance(state_dict, dict) or set(state_dict) != expected:
+            got = f"keys {sorted(map(str, state_dict))}" if isinstance(state_dict, dict) else type(state_dict).__name__
+            raise ValueError(f"{where}: expected a dict with keys {sorted(expected)}, got {got}")
+        hyper = self._checked(where, **{k: state_dict[k] for k in self.hyper})
+        base = state_dict["base_lrs"]
+        if not isinstance(base, (list, tuple)) or len(base) != len(self.base_lrs):
+            raise ValueError(f"{where}: base_lrs must be a list of {len(self.base_lrs)} lrs (one per parameter "
+                             f"group), got {base!r:.80}")
+        base = [_number(where, f"base_lrs[{i}]", b, 0.0) for i, b in enumerate(base)]
+        epoch = state_dict["last_epoch"]
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+            raise ValueError(f"{where}: last_epoch must be an int >= 0, got {epoch!r}")
+        self.__dict__.update(hyper, base_lrs=base, last_epoch=epoch)
+
+    def __repr__(self) -> str:
+        hyper = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.hyper)
+        return f"{type(self).__name__}({hyper}, last_epoch={self.last_epoch})"
+
+
+class StepLR(LRScheduler):
+    """lr = base_lr · γ^⌊epoch / step_size⌋, exactly torch.optim.lr_scheduler.StepLR.   Notebook 17
+
+    The lr is multiplied by γ every ``step_size`` epochs (γ = 0.1: divided by ten).
+    """
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1):
+        super().__init__(optimizer, step_size=step_size, gamma=gamma)
+
+    @staticmethod
+    def _checked(where: str, step_size: int, gamma: float) -> dict[str, Any]:
+        return dict(step_size=positive_int(step_size, "step_size", where),
+                    gamma=_number(where, "gamma", gamma, 0.0, low_open=True))
+
+    def lr_at(self, epoch: int, base_lr: float) -> float:
+        return base_lr * self.gamma ** (epoch // self.step_size)
+
+
+class CosineAnnealingLR(LRScheduler):
+    """lr = η_min + (base_lr − η_min) · (1 + cos(π · epoch / T_max)) / 2,   Notebook 17
+    torch.optim.lr_scheduler.CosineAnnealingLR's values (to rounding; torch computes them recursively).
+
+    Half a cosine from base_lr down to η_min at epoch T_max. Past T_max the formula goes on, as
+    in torch: back up to base_lr at 2·T_max, and so on (stop training at T_max, or use StepLR).
+    """
+
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0):   # noqa: N803 (torch's name)
+        super().__init__(optimizer, T_max=T_max, eta_min=eta_min)
+
+    @staticmethod
+    def _checked(where: str, T_max: int, eta_min: float) -> dict[str, Any]:   # noqa: N803
+        return dict(T_max=positive_int(T_max, "T_max", where), eta_min=_number(where, "eta_min", eta_min, 0.0))
+
+    def lr_at(self, epoch: int, base_lr: float) -> float:
+        return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2
