@@ -1,4 +1,4 @@
-"""Pictures: loss curves, decision boundaries, datasets, activations.      Notebooks 01, 03, 10
+"""Pictures: loss curves, decision boundaries, datasets, activations, diagnostics.  Notebooks 01, 03, 10, 20
 
 matplotlib only, object-oriented: each function draws into the Axes it is given (``ax=`` or
 ``axes=``) or into a new pyplot figure, and returns the Figure. Nothing changes matplotlib's
@@ -27,6 +27,7 @@ from torch import Tensor
 from ..framework.activations import ACTIVATIONS
 from ..framework.checks import shape_text
 from ..framework.module import Module, evaluating
+from ..training.diagnostics import RULE_OF_THUMB
 
 STYLE: dict[str, str] = {"class0": "#0072B2", "class1": "#E69F00",      # blue / orange: points, heatmap
                          "train": "#0072B2", "test": "#D55E00",         # blue / vermillion: curves
@@ -326,3 +327,82 @@ def plot_activation(name_or_module: str | Module, *, ax: Axes | None = None) -> 
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small", loc="upper left")
     return fig
+
+
+# -- training diagnostics ---------------------------------------------------------------------------------
+DIAGNOSTIC_PANELS = (("act_std", "activation std", False), ("grad_norm", "gradient norm ‖∂L/∂{p}‖", True),
+                     ("update_ratio", "update / data  ‖Δ{p}‖ / ‖{p}‖ per epoch", True))
+
+
+def _diagnostic_series(diag: Any, where: str) -> dict[str, Any]:
+    """The Diagnostics' (or its to_dict()'s) epochs and the three series, checked to line up."""
+    get = diag.get if isinstance(diag, Mapping) else (lambda k, default=None: getattr(diag, k, default))
+    s = {"epoch": get("epoch", None)}
+    s.update({key: get(key, None) for key, _, _ in DIAGNOSTIC_PANELS})
+    missing = [k for k, v in s.items() if v is None]
+    if missing:
+        raise TypeError(f"{where}: expected a minidl Diagnostics or its to_dict(), got {type(diag).__name__} "
+                        f"without {missing[0]!r}")
+    n = len(s["epoch"])
+    for key, _, _ in DIAGNOSTIC_PANELS:
+        for name, values in s[key].items():
+            if len(values) != n:
+                raise ValueError(f"{where}: {key}[{name!r}] has {len(values)} entries, expected {n} (one per epoch)")
+    return s
+
+
+def plot_diagnostics(diag: Any, *, params: str = "weight", axes: Sequence[Axes] | None = None,
+                     title: str | None = None) -> Figure:
+    """Three panels by epoch, one line per layer, coloured from the input (dark) to the output (light):
+
+        activation std      std of each nonlinearity's output on the probe batch (every layer's if
+                            the model has none); log scale when it spans more than 30x
+        gradient norm       ‖∂L/∂θ‖ of each layer's ``params`` ("weight", "bias"), log scale
+        update / data       ‖θ_e − θ_{e−1}‖ / ‖θ_{e−1}‖ over each epoch, log scale, with the
+                            1e-3 rule of thumb (Karpathy) dashed
+
+    ``diag``: a minidl Diagnostics or its to_dict(). Values that a log axis cannot show (0, inf,
+    the nan of epoch 0's update ratio) are left out. Lines carry gids "<series>:<name>"
+    ("grad_norm:Linear 1 weight"), the reference line "rule-of-thumb".
+    """
+    where = "plot_diagnostics"
+    s = _diagnostic_series(diag, where)
+    if not isinstance(params, str):
+        raise TypeError(f"{where}: params must be a parameter name such as 'weight' or 'bias', got {params!r}")
+    if axes is None:
+        fig, axes = plt.subplots(1, 3, figsize=(12, 3.4), layout="constrained")
+        if title:
+            fig.suptitle(title)
+    elif isinstance(axes, Axes) or len(axes) != 3 or not all(isinstance(a, Axes) for a in axes):
+        raise TypeError(f"{where}: axes must be three matplotlib Axes (activations, gradients, updates), got {axes!r}")
+    known = sorted({name.rpartition(" ")[2] for name in s["grad_norm"]})
+    if s["grad_norm"] and params not in known:
+        raise ValueError(f"{where}: params must be one of {known} (the parameters' names), got {params!r}")
+    activations = [n for n in s["act_std"] if not n.startswith("Linear ")] or list(s["act_std"])
+    chosen = {"act_std": activations, "grad_norm": [n for n in s["grad_norm"] if n.endswith(" " + params)]}
+    chosen["update_ratio"] = chosen["grad_norm"]
+    epochs = np.asarray(s["epoch"], float)
+    symbol = {"weight": "W", "bias": "b"}.get(params, "θ")
+    for ax, (key, label, log) in zip(axes, DIAGNOSTIC_PANELS, strict=True):
+        names = chosen[key]
+        colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.85, max(len(names), 1)))
+        values = {n: np.asarray(s[key][n], float) for n in names}
+        finite = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in values.values()] or [np.zeros(0)])
+        if not log and len(finite) and finite.max() > 30 * finite.min():
+            log = True
+        for name, colour in zip(names, colours, strict=False):
+            v = values[name]
+            v = np.where(np.isfinite(v) & (v > 0), v, np.nan) if log else v
+            ax.plot(epochs, v, color=colour, lw=1.6, marker="o", ms=3, gid=f"{key}:{name}",
+                    label=name.removesuffix(" " + params) if key != "act_std" else name)
+        if key == "update_ratio":
+            ax.axhline(RULE_OF_THUMB, color="0.3", ls="--", lw=1.2, gid="rule-of-thumb",
+                       label="1e-3 rule of thumb (per step)")
+        if log:
+            ax.set_yscale("log")
+        ax.set(xlabel="epoch", title=label.format(p=symbol))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3, which="both" if log else "major")
+        if names:
+            ax.legend(fontsize="x-small", ncol=2 if len(names) > 5 else 1)
+    return axes[0].figure

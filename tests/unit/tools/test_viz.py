@@ -13,7 +13,21 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.contour import ContourSet  # noqa: E402
 
-from minidl import Dropout, LeakyReLU, Linear, Module, ReLU, Sequential, Tanh, viz  # noqa: E402
+from minidl import (  # noqa: E402
+    SGD,
+    CrossEntropyLoss,
+    Diagnostics,
+    Dropout,
+    LeakyReLU,
+    Linear,
+    Module,
+    ReLU,
+    Sequential,
+    Tanh,
+    build_mlp,
+    fit,
+    viz,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -328,6 +342,93 @@ def test_history_errors(h, kwargs, error, message):
         viz.plot_history(h, **kwargs)
 
 
+# -- plot_diagnostics ----------------------------------------------------------------------------------
+def diagnostics_dict(epochs=4, act_spread=2.0):
+    """What Diagnostics.to_dict() gives for Linear-Tanh-Linear-Tanh-Linear, with made-up numbers."""
+    e = np.arange(epochs + 1, dtype=float)
+    layers = ["Linear 1", "Tanh 1", "Linear 2", "Tanh 2", "Linear 3"]
+    params = [f"Linear {i} {kind}" for i in (1, 2, 3) for kind in ("weight", "bias")]
+    act_std = {n: list(0.5 + 0.1 * i + (act_spread - 1) * 0.5 * (i == 3) + 0 * e) for i, n in enumerate(layers)}
+    grad = {n: list(10.0 ** (-i) * (1 + e)) for i, n in enumerate(params)}
+    ratio = {n: [math.nan] + list(1e-3 * (i + 1) * e[1:]) for i, n in enumerate(params)}
+    return {"epoch": list(range(epochs + 1)), "loss": list(1 / (1 + e)), "act_mean": act_std,
+            "act_std": act_std, "act_grad_norm": act_std, "grad_norm": grad, "update_ratio": ratio}
+
+
+def test_diagnostics_panels_one_line_per_layer_with_the_rule_of_thumb():
+    d = diagnostics_dict()
+    fig = viz.plot_diagnostics(d)
+    fig.canvas.draw()
+    ax_act, ax_grad, ax_upd = fig.axes
+    assert len(fig.axes) == 3 and fig.get_suptitle() == ""
+    acts = [line.get_gid() for line in ax_act.get_lines()]
+    assert acts == ["act_std:Tanh 1", "act_std:Tanh 2"]                      # the nonlinearities' outputs
+    np.testing.assert_allclose(by_gid(ax_act, "act_std:Tanh 2").get_ydata(), d["act_std"]["Tanh 2"])
+    assert [line.get_gid() for line in ax_grad.get_lines()] == [f"grad_norm:Linear {i} weight" for i in (1, 2, 3)]
+    np.testing.assert_allclose(by_gid(ax_grad, "grad_norm:Linear 2 weight").get_ydata(),
+                               d["grad_norm"]["Linear 2 weight"])
+    np.testing.assert_array_equal(by_gid(ax_grad, "grad_norm:Linear 1 weight").get_xdata(), d["epoch"])
+    upd = by_gid(ax_upd, "update_ratio:Linear 3 weight").get_ydata()
+    assert np.isnan(upd[0]) and np.allclose(upd[1:], d["update_ratio"]["Linear 3 weight"][1:])
+    rule = by_gid(ax_upd, "rule-of-thumb")
+    assert list(rule.get_ydata()) == [1e-3, 1e-3]
+    assert ax_act.get_yscale() == "linear" and ax_grad.get_yscale() == ax_upd.get_yscale() == "log"
+    assert [ax.get_title() for ax in fig.axes] == ["activation std", "gradient norm ‖∂L/∂W‖",
+                                                   "update / data  ‖ΔW‖ / ‖W‖ per epoch"]
+    assert [t.get_text() for t in ax_grad.get_legend().get_texts()] == ["Linear 1", "Linear 2", "Linear 3"]
+    assert "1e-3 rule of thumb (per step)" in [t.get_text() for t in ax_upd.get_legend().get_texts()]
+    colours = [line.get_color() for line in ax_grad.get_lines()]
+    assert len(set(map(tuple, colours))) == 3                                  # one colour per depth
+
+
+def test_diagnostics_from_a_real_run_bias_panels_given_axes_and_a_title():
+    x, y = disk(60)
+    torch.manual_seed(0)
+    model = build_mlp([2, 6, 6, 2], activation="relu")
+    diag = Diagnostics(model, CrossEntropyLoss(), x[:20], y[:20])
+    fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), (x, y), epochs=3, batch_size=20, generator=0,
+        callbacks=diag)
+    fig, axes = plt.subplots(1, 3)
+    before = plt.get_fignums()
+    assert viz.plot_diagnostics(diag, params="bias", axes=axes) is fig and plt.get_fignums() == before
+    assert [line.get_gid() for line in axes[1].get_lines()] == [f"grad_norm:Linear {i} bias" for i in (1, 2, 3)]
+    np.testing.assert_allclose(by_gid(axes[2], "update_ratio:Linear 2 bias").get_ydata()[1:],
+                               diag.update_ratio["Linear 2 bias"][1:])
+    assert [line.get_gid() for line in axes[0].get_lines()] == ["act_std:ReLU 1", "act_std:ReLU 2"]
+    assert axes[1].get_title() == "gradient norm ‖∂L/∂b‖"
+    assert viz.plot_diagnostics(diag, title="run 1").get_suptitle() == "run 1"
+
+
+def test_diagnostics_log_scale_for_a_wide_spread_and_what_a_log_axis_cannot_show_left_out():
+    d = diagnostics_dict(act_spread=100.0)
+    d["grad_norm"]["Linear 1 weight"][2] = 0.0                              # a dead layer
+    d["grad_norm"]["Linear 2 weight"][1] = math.inf
+    fig = viz.plot_diagnostics(d)
+    ax_act, ax_grad, _ = fig.axes
+    assert ax_act.get_yscale() == "log"
+    assert np.isnan(by_gid(ax_grad, "grad_norm:Linear 1 weight").get_ydata()[2])
+    assert np.isnan(by_gid(ax_grad, "grad_norm:Linear 2 weight").get_ydata()[1])
+    only_linear = diagnostics_dict()
+    only_linear["act_std"] = {"Linear 1": [1.0] * 5, "Linear 2": [2.0] * 5}  # no nonlinearity: every layer
+    ax = viz.plot_diagnostics(only_linear).axes[0]
+    assert [line.get_gid() for line in ax.get_lines()] == ["act_std:Linear 1", "act_std:Linear 2"]
+
+
+@pytest.mark.parametrize("d, kwargs, error, message", [
+    (3, {}, TypeError, "plot_diagnostics: expected a minidl Diagnostics or its to_dict\\(\\), got int without 'epoch'"),
+    ({"epoch": [0]}, {}, TypeError, "got dict without 'act_std'"),
+    (diagnostics_dict() | {"epoch": [0, 1]}, {}, ValueError,
+     "plot_diagnostics: act_std\\['Linear 1'\\] has 5 entries, expected 2 \\(one per epoch\\)"),
+    (diagnostics_dict(), {"params": "gamma"}, ValueError,
+     "plot_diagnostics: params must be one of \\['bias', 'weight'\\] \\(the parameters' names\\), got 'gamma'"),
+    (diagnostics_dict(), {"params": 1}, TypeError, "plot_diagnostics: params must be a parameter name"),
+    (diagnostics_dict(), {"axes": "abc"}, TypeError, "plot_diagnostics: axes must be three matplotlib Axes"),
+])
+def test_diagnostics_errors(d, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        viz.plot_diagnostics(d, **kwargs)
+
+
 # -- plot_dataset, plot_activation, style ----------------------------------------------------------------
 def test_dataset_scatter_by_class_with_the_square_and_equal_aspect():
     x, y = disk(70)
@@ -372,5 +473,6 @@ def test_plotting_leaves_matplotlib_global_settings_alone():
     viz.plot_decision_boundary(vertical_split(), x, y, resolution=8)
     viz.plot_history(history())
     viz.plot_activation("sigmoid")
+    viz.plot_diagnostics(diagnostics_dict())
     assert matplotlib.rcParams == before
     assert set(viz.STYLE) >= {"class0", "class1", "train", "test", "mistakes"}
