@@ -16,9 +16,10 @@ with the same operations in the same order (so the same rounding), but
 
 Supported: a Sequential (nested ones flattened) of Linear layers, each followed by at most one
 ReLU, LeakyReLU, Tanh or Sigmoid; MSELoss, or CrossEntropyLoss with class indices (reduction
-"mean" or "sum"); SGD (all options) or Adam with one parameter group holding exactly the model's
-parameters. ``supports(model, criterion, optimizer)`` returns None or the reason compile() would
-refuse (a TypeError/ValueError naming, e.g., Dropout): train those with the readable step.
+"mean" or "sum"); SGD, RMSprop, Adam or AdamW (all options; not a subclass) with one parameter
+group holding exactly the model's parameters. ``supports(model, criterion, optimizer)`` returns None
+or the reason compile() would refuse (a TypeError/ValueError naming, e.g., Dropout): train those
+with the readable step.
 
 The model stays the source of truth. compile() moves each parameter's ``data`` and ``grad``, and
 the optimizer's state, into one flat tensor each with ``Tensor.set_``: the same tensor objects,
@@ -42,7 +43,7 @@ from ..framework.activations import ACTIVATIONS, LeakyReLU, ReLU, Sigmoid, Tanh
 from ..framework.layers import Linear
 from ..framework.losses import CrossEntropyLoss, Loss, MSELoss
 from ..framework.module import Module, Sequential
-from ..framework.optim import SGD, Adam, Optimizer
+from ..framework.optim import SGD, Adam, AdamW, Optimizer, RMSprop
 
 ELEMENTWISE = tuple(ACTIVATIONS.values())
 
@@ -86,8 +87,9 @@ def _check(model: Module, criterion: Loss, optimizer: Optimizer) -> list[tuple[L
     if type(criterion) not in (MSELoss, CrossEntropyLoss):
         raise TypeError(f"{where}: criterion {type(criterion).__name__} is not supported "
                         f"(MSELoss or CrossEntropyLoss)")
-    if type(optimizer) not in (SGD, Adam):
-        raise TypeError(f"{where}: optimizer {type(optimizer).__name__} is not supported (SGD or Adam)")
+    if type(optimizer) not in (SGD, RMSprop, Adam, AdamW):     # exact types: a subclass may change the step
+        raise TypeError(f"{where}: optimizer {type(optimizer).__name__} is not supported "
+                        f"(SGD, RMSprop, Adam or AdamW)")
     if len(optimizer.param_groups) != 1:
         raise ValueError(f"{where}: the optimizer must have one parameter group, "
                          f"got {len(optimizer.param_groups)}")
@@ -134,17 +136,26 @@ def _const(value: float, like: Tensor) -> Tensor:
 
 
 class FlatUpdate:
-    """optim.py's SGD or Adam step for all parameters at once: a few ops on flat tensors.
+    """optim.py's SGD, RMSprop, Adam or AdamW step for all parameters at once: a few ops on flat tensors.
 
     P, G: every parameter's data and grad, gathered (the Parameters' tensors are views of them);
-    state: the optimizer's buffers, gathered the same way ([b] for SGD, [m, v] for Adam), or
-    None until the first step creates them, as the readable optimizer does.
+    state: the optimizer's buffers, gathered the same way ([b] for SGD, [v] or [v, b] for RMSprop,
+    [m, v] for Adam(W)), or None until the first step creates them, as the readable optimizer does.
     """
 
     def __init__(self, optimizer: Optimizer):
         self.optimizer, self.params = optimizer, list(optimizer.param_groups[0]["params"])
-        self.names = ("momentum_buffer",) if type(optimizer) is SGD else ("exp_avg", "exp_avg_sq")
         self.adopt()
+
+    def _names(self) -> tuple[str, ...]:
+        """The optimizer's state buffers step() uses, in the order of ``state``."""
+        kind = type(self.optimizer)
+        if kind is SGD:
+            return ("momentum_buffer",)
+        if kind is RMSprop:
+            return ("square_avg", "momentum_buffer") if self.optimizer.param_groups[0]["momentum"] != 0 \
+                else ("square_avg",)
+        return ("exp_avg", "exp_avg_sq")
 
     def adopt(self) -> None:
         """Gather the parameters, gradients and optimizer state as they are now."""
@@ -153,7 +164,13 @@ class FlatUpdate:
             raise TypeError("fast.compile: every parameter must have the same dtype and device")
         self.P, self.G = _gather([p.data for p in self.params]), _gather([p.grad for p in self.params])
         self.S: Tensor | None = None          # scratch, for weight decay, Nesterov and Adam only
+        self.S2: Tensor | None = None         # RMSprop's √v + ε
+        self.names = self._names()
         states = [self.optimizer.state.get(p) for p in self.params]
+        if "momentum_buffer" in self.names and type(self.optimizer) is RMSprop:
+            for p, s in zip(self.params, states, strict=True):   # momentum switched on: b starts at 0, as
+                if s is not None and "momentum_buffer" not in s:   # in RMSprop.step
+                    s["momentum_buffer"] = torch.zeros_like(p.data)
         if all(s is None for s in states):
             self.state = None
         elif all(s is not None and all(k in s for k in self.names) for s in states):
@@ -167,12 +184,13 @@ class FlatUpdate:
         optimizer.load_state_dict(...), another compile of the same model, a readable first step)"""
         data_ptr, grad_ptr, state = self.seen
         return self.params[0].data.data_ptr() != data_ptr or self.params[0].grad.data_ptr() != grad_ptr \
-            or self.optimizer.state is not state or (self.state is None and bool(state))
+            or self.optimizer.state is not state or (self.state is None and bool(state)) \
+            or self.names != self._names()
 
     def _start_state(self) -> list[Tensor]:
         """The state of a first step, flat, with the optimizer's state dicts holding views of it."""
-        adam = type(self.optimizer) is Adam
-        flats = [torch.zeros_like(self.P), torch.zeros_like(self.P)] if adam else [self.G.clone()]
+        adam = type(self.optimizer) is not SGD       # RMSprop, Adam, AdamW: zeros and a step count
+        flats = [torch.zeros_like(self.P) for _ in self.names] if adam else [self.G.clone()]
         self.states = []
         for p, start in zip(self.params, _offsets([p.data for p in self.params]), strict=False):
             views = {k: f[start:start + p.data.numel()].view(p.shape) for k, f in zip(self.names, flats, strict=True)}
@@ -187,17 +205,21 @@ class FlatUpdate:
         later by the readable optimizer, which takes over the same state.
         """
         group = self.optimizer.param_groups[0]
-        if self.S is None and (group["weight_decay"] != 0 or type(self.optimizer) is Adam
-                               or group.get("nesterov")):
+        adam = type(self.optimizer) is not SGD
+        if self.S is None and (group["weight_decay"] != 0 or adam or group.get("nesterov")):
             self.S = torch.empty_like(self.P)
+        if self.S2 is None and type(self.optimizer) is RMSprop:
+            self.S2 = torch.empty_like(self.P)
         self.first = self.state is None
-        if self.first and (type(self.optimizer) is Adam or group["momentum"] != 0):
+        if self.first and (adam or group["momentum"] != 0):
             self.state = self._start_state()
 
     def step(self) -> None:
         """The update; prepare() first."""
         group, P, g, S, first = self.optimizer.param_groups[0], self.P, self.G, self.S, self.first
-        if group["weight_decay"] != 0:
+        if group["weight_decay"] != 0 and type(self.optimizer) is AdamW:
+            P.mul_(1.0 - group["lr"] * group["weight_decay"])            # AdamW: θ ← θ(1 − lr·λ)
+        elif group["weight_decay"] != 0:
             g = torch.add(g, P, alpha=group["weight_decay"], out=S)      # g ← ∇θ + λθ
         if type(self.optimizer) is SGD:
             mu = group["momentum"]
@@ -210,10 +232,20 @@ class FlatUpdate:
                 g = torch.add(g, b, alpha=mu, out=S) if group["nesterov"] else b
             P.add_(g, alpha=-group["lr"])                                # θ ← θ − lr·g
             return
-        (b1, b2), (m, v) = group["betas"], self.state
         t = self.states[0]["step"] + 1
         for s in self.states:
             s["step"] = t
+        if type(self.optimizer) is RMSprop:
+            alpha, mu, v = group["alpha"], group["momentum"], self.state[0]
+            v.mul_(_const(alpha, P)).addcmul_(g, g, value=1.0 - alpha)    # v ← αv + (1 − α)g²
+            avg = torch.sqrt(v, out=self.S2).add_(_const(group["eps"], P))  # √v + ε
+            if mu == 0:
+                P.addcdiv_(g, avg, value=-group["lr"])                   # θ ← θ − lr g / (√v + ε)
+            else:
+                b = self.state[1].mul_(_const(mu, P)).addcdiv_(g, avg)   # b ← μb + g / (√v + ε)
+                P.add_(b, alpha=-group["lr"])                            # θ ← θ − lr b
+            return
+        (b1, b2), (m, v) = group["betas"], self.state
         m.lerp_(g, 1.0 - b1)                                             # m ← β₁m + (1 − β₁)g
         v.mul_(_const(b2, P)).addcmul_(g, g, value=1.0 - b2)             # v ← β₂v + (1 − β₂)g²
         denom = torch.sqrt(v, out=S).div_(math.sqrt(1.0 - b2 ** t)).add_(_const(group["eps"], P))

@@ -14,6 +14,9 @@ OPTIMIZERS = {            # lr: the learning rate for a mean loss (a sum over a 
     "momentum": lambda p, lr=0.05: md.SGD(p, lr=lr, momentum=0.9, dampening=0.1),
     "nesterov": lambda p, lr=0.05: md.SGD(p, lr=lr, momentum=0.9, nesterov=True, weight_decay=1e-3),
     "adam": lambda p, lr=1e-2: md.Adam(p, lr=lr, betas=(0.8, 0.99), weight_decay=1e-3),
+    "adamw": lambda p, lr=1e-2: md.AdamW(p, lr=lr, betas=(0.8, 0.99), weight_decay=0.1),
+    "rmsprop": lambda p, lr=1e-3: md.RMSprop(p, lr=lr, alpha=0.9),
+    "rmsprop-momentum": lambda p, lr=1e-3: md.RMSprop(p, lr=lr, momentum=0.8, weight_decay=1e-2),
 }
 CRITERIA = {"mse": md.MSELoss, "ce": md.CrossEntropyLoss, "mse-sum": lambda: md.MSELoss(reduction="sum")}
 
@@ -122,7 +125,7 @@ def test_compiling_keeps_the_same_tensor_objects_and_values():
     assert all(p.data.data_ptr() == d.data_ptr() for (d, _, _), p in zip(before, model.parameters(), strict=True))
 
 
-@pytest.mark.parametrize("optimizer", ["momentum", "adam"])
+@pytest.mark.parametrize("optimizer", ["momentum", "adam", "adamw", "rmsprop-momentum"])
 def test_fast_and_readable_steps_can_take_turns(optimizer):
     """Readable steps, then fast, then readable again: the same as readable steps all along."""
     ref, (model, crit, opt) = make(optimizer=optimizer), make(optimizer=optimizer)
@@ -152,9 +155,10 @@ def test_hyperparameters_are_read_at_every_step():
     assert largest_difference(model, ref[0], opt, ref[2]) <= 1e-12
 
 
-def test_a_restored_snapshot_is_adopted():
+@pytest.mark.parametrize("optimizer", ["adam", "rmsprop-momentum"])
+def test_a_restored_snapshot_is_adopted(optimizer):
     """fit() restores model.state_dict() and optimizer.state_dict() after a divergence."""
-    ref, (model, crit, opt) = make(optimizer="adam"), make(optimizer="adam")
+    ref, (model, crit, opt) = make(optimizer=optimizer), make(optimizer=optimizer)
     plan = fast.compile(model, crit, opt)
     x, t = data()
     steps = batches(x, t)
@@ -166,6 +170,26 @@ def test_a_restored_snapshot_is_adopted():
         m[2].load_state_dict(o_state)
     step_both(ref, plan, steps[10:15])
     assert largest_difference(model, ref[0], opt, ref[2]) <= 1e-12
+
+
+@pytest.mark.parametrize("change", [
+    dict(momentum=0.5), dict(momentum=0.0), dict(alpha=0.5, eps=1e-3), dict(weight_decay=0.1, lr=1e-2)])
+def test_rmsprop_hyperparameters_changed_live_are_followed_momentum_switched_on_or_off(change):
+    """RMSprop keeps a momentum buffer only while μ > 0 (as torch): switching μ on mid-run starts one at 0."""
+    momentum = 0.0 if change.get("momentum") else 0.7
+    make_opt = lambda p: md.RMSprop(p, lr=1e-3, momentum=momentum)     # noqa: E731
+    ref, (model, crit, opt) = make(optimizer="sgd"), make(optimizer="sgd")
+    ref_opt, opt = make_opt(ref[0].parameters()), make_opt(model.parameters())
+    plan = fast.compile(model, crit, opt)
+    x, t = data()
+    for i, (xb, tb) in enumerate(batches(x, t)):
+        if i == 10:
+            ref_opt.param_groups[0].update(change)
+            opt.param_groups[0].update(change)
+        readable_step(ref[0], ref[1], ref_opt, xb, tb)
+        plan.step(xb, tb)
+    assert ("momentum_buffer" in opt.state[model.parameters()[0]]) == (max(momentum, change.get("momentum", 0)) > 0)
+    assert largest_difference(model, ref[0], opt, ref_opt) <= 1e-12
 
 
 def test_parameters_moved_by_model_to_are_adopted():
@@ -227,6 +251,11 @@ def test_unsupported_criteria_optimizers_and_groups():
         fast.compile(model, md.NLLLoss(), opt)
     with pytest.raises(TypeError, match="optimizer Optimizer is not supported"):
         fast.compile(model, md.MSELoss(), md.Optimizer(model.parameters(), {"lr": 0.1}))
+
+    class MyAdam(md.Adam):                             # a subclass may change the step: not compiled as Adam
+        decoupled = True
+    with pytest.raises(TypeError, match=r"optimizer MyAdam is not supported \(SGD, RMSprop, Adam or AdamW\)"):
+        fast.compile(model, md.MSELoss(), MyAdam(model.parameters()))
     params = model.parameters()
     with pytest.raises(ValueError, match="one parameter group, got 2"):
         fast.compile(model, md.MSELoss(), md.SGD([{"params": params[:2]}, {"params": params[2:]}], lr=0.1))
