@@ -382,6 +382,8 @@ class LRScheduler:
 
     def get_last_lr(self) -> list[float]:
         """The lrs the last step() set, one per parameter group (the base lrs before any step)."""
+        if self.last_epoch == 0:              # exactly, not the formula's rounding of them (as torch)
+            return list(self.base_lrs)
         return [self.lr_at(self.last_epoch, base) for base in self.base_lrs]
 
     def state_dict(self) -> dict[str, Any]:

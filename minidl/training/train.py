@@ -7,7 +7,7 @@ from here.) One step is the protocol of the whole package, nothing hidden (Reada
     model.zero_grad();  model.backward(criterion.backward());  optimizer.step()
 
 Fast by default. Where training/fast.py supports the model, criterion and optimizer (a
-Linear/activation MLP, MSE or cross-entropy, SGD or Adam), fit() runs that same step compiled
+Linear/activation MLP, MSE or cross-entropy, SGD, RMSprop, Adam or AdamW), fit() runs that same step compiled
 into preallocated buffers (CompiledStep), 3-5x faster on the course network; anything else
 (Dropout, a learner's own module) runs the readable step. ``fit(..., fast=False)`` always runs
 the readable one. Either way the loop is ``run()``, the only training loop in the package: the
@@ -21,6 +21,11 @@ is not recorded, ``history.diverged`` says what happened, and fit() returns. It 
 for a divergence, so a live session can lower the learning rate and call fit() again (the old
 message then moves to ``history.notes``). ``check_finite=False`` skips the check and the
 snapshot.
+
+Schedules. ``fit(..., scheduler=md.optim.StepLR(opt, 30))``: ``scheduler.step()`` once after each
+epoch's updates (torch's convention), so epoch e trains with the lr the schedule gives epoch e − 1
+and ``history.lr`` records it. A diverged epoch does not step the schedule: the restored optimizer
+and the schedule agree on the lr again, and the next fit() call goes on from there.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from torch import Tensor
 from ..framework.checks import as_generator, positive_int
 from ..framework.losses import Loss
 from ..framework.module import Module
+from ..framework.optim import LRScheduler
 from . import fast as _fast
 from .data import batch_order
 from .history import History
@@ -168,7 +174,7 @@ def fit(model: Module, criterion: Loss, optimizer: Any, train: tuple[Tensor, Ten
         shuffle: bool = True, generator: torch.Generator | int | None = None,
         callbacks: Callback | Iterable[Callback] = (), progress: bool | None = None,
         log: Callable[[str], Any] | None = None, log_every: int = 1, history: History | None = None,
-        check_finite: bool = True, fast: bool = True) -> History:
+        check_finite: bool = True, fast: bool = True, scheduler: LRScheduler | None = None) -> History:
     """Train for ``epochs`` epochs of mini-batch steps; return the History (continued if given).
 
     Per epoch: the mean of the batch losses (the loss the course reports), then, in eval mode,
@@ -179,10 +185,12 @@ def fit(model: Module, criterion: Loss, optimizer: Any, train: tuple[Tensor, Ten
     epoch; returning "stop" or raising StopTraining ends training. ``log``: a callable (print,
     logger.info) given one line every ``log_every`` epochs. ``progress``: a tqdm bar over epochs;
     None turns it on only for long runs on a terminal. ``fast``: run the compiled step where it
-    applies (a Linear/activation MLP, MSE or cross-entropy, SGD or Adam; see training/fast.py),
+    applies (a Linear/activation MLP, MSE or cross-entropy, SGD, RMSprop, Adam or AdamW; see fast.py),
     the readable one otherwise; ``fast=False``: always the readable step, the one the notebooks
     derive. ``history.config["step"]`` says which ran. Both give the same History: the same error
     counts and parameters, losses equal to rounding (a dot product sums the MSE, ~1e-16).
+    ``scheduler``: a schedule made on ``optimizer`` (md.optim.StepLR, CosineAnnealingLR), stepped once
+    after every recorded epoch; ``history.lr`` is the lr each epoch used (see the module docstring).
     """
     where = "fit"
     if not isinstance(model, Module):
@@ -195,6 +203,12 @@ def fit(model: Module, criterion: Loss, optimizer: Any, train: tuple[Tensor, Ten
                         f"got {type(optimizer).__name__}")
     if not isinstance(fast, bool):
         raise TypeError(f"{where}: fast must be True or False, got {fast!r}")
+    if scheduler is not None and not isinstance(scheduler, LRScheduler):
+        raise TypeError(f"{where}: scheduler must be None or a minidl schedule (md.optim.StepLR, "
+                        f"md.optim.CosineAnnealingLR), got {type(scheduler).__name__}")
+    if scheduler is not None and scheduler.optimizer is not optimizer:
+        raise ValueError(f"{where}: scheduler drives another optimizer than the one given to fit "
+                         f"(make it with this one: {type(scheduler).__name__}(optimizer, ...))")
     _check_loop_args(where, epochs, batch_size, log_every, log, callbacks)
     if history is not None and not isinstance(history, History):
         raise TypeError(f"{where}: history must be a minidl History, got {type(history).__name__}")
@@ -215,21 +229,26 @@ def fit(model: Module, criterion: Loss, optimizer: Any, train: tuple[Tensor, Ten
             log(note)
     describe_run(h.config, model, criterion, optimizer, batch_size=batch_size, shuffle=shuffle,
                  n_train=len(x), n_test=0 if tx is None else len(tx))
+    if scheduler is not None:
+        h.config.setdefault("scheduler", {"name": type(scheduler).__name__, **{
+            k: _jsonable(v) for k, v in scheduler.state_dict().items() if k not in ("base_lrs", "last_epoch")}})
     step = training_step(model, criterion, optimizer, fast)
     h.config["step"] = step.kind
     return run(step, (x, t_train, l_train), test_set, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
                generator=generator, callbacks=callbacks, progress=progress, log=log, log_every=log_every,
-               history=h, check_finite=check_finite, model=model, where=where)
+               history=h, check_finite=check_finite, model=model, where=where, scheduler=scheduler)
 
 
 def run(step: Any, train: tuple[Tensor, Tensor, Tensor], test: tuple[Tensor, Tensor, Tensor] | None, *,
         epochs: int, batch_size: int, shuffle: bool, generator: torch.Generator | int | None,
         callbacks: Callback | Iterable[Callback], progress: bool | None, log: Callable[[str], Any] | None,
-        log_every: int, history: History, check_finite: bool, model: Any, where: str) -> History:
+        log_every: int, history: History, check_finite: bool, model: Any, where: str,
+        scheduler: Any = None) -> History:
     """fit()'s loop around any step (readable, compiled, or the torch twin's): the one loop.
 
     ``train`` and ``test``: (x, what the criterion gets, the class labels). Each epoch gathers
     the shuffled rows once; the batches are slices of that (views, no copy per batch).
+    ``scheduler``: None or anything with step(), called after each recorded epoch.
     """
     cbs = _check_loop_args(where, epochs, batch_size, log_every, log, callbacks)
     g = as_generator(generator, where)
@@ -271,6 +290,8 @@ def run(step: Any, train: tuple[Tensor, Tensor, Tensor], test: tuple[Tensor, Ten
             train_loss = float(batch_losses.mean())
             h.record(epoch, train_loss, train_error, elapsed + time.perf_counter() - clock, lr,
                      test_loss, test_error)
+            if scheduler is not None:         # after the epoch's updates, as in torch: the next epoch's lr
+                scheduler.step()
             if epoch % log_every == 0:
                 say(log_line(epoch, train_loss, train_error, test_error))
             if bar is not None:

@@ -13,7 +13,7 @@ from minidl.framework.activations import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from minidl.framework.layers import Dropout, Linear
 from minidl.framework.losses import CrossEntropyLoss, MSELoss, NLLLoss
 from minidl.framework.module import Module, Sequential
-from minidl.framework.optim import SGD, Adam
+from minidl.framework.optim import SGD, Adam, AdamW, CosineAnnealingLR, RMSprop, StepLR
 from minidl.training.data import batch_order, disk, one_hot, standardize
 from minidl.training.history import History
 from minidl.training.train import StopTraining, accuracy, build_mlp, evaluate, fit, log_line, predict
@@ -375,6 +375,90 @@ def test_fit_called_epoch_by_epoch_compiles_once_and_equals_one_call(monkeypatch
     (a, ma), (b, mb) = runs
     assert a.train_loss == b.train_loss and a.test_error == b.test_error and a.epoch == b.epoch == [1, 2, 3, 4]
     assert all(torch.equal(p.data, q.data) for p, q in zip(ma.parameters(), mb.parameters(), strict=True))
+
+
+# -- learning-rate schedules -------------------------------------------------------------------------------
+SCHEDULED = {
+    "sgd step": (lambda p: SGD(p, lr=0.1, momentum=0.9), lambda o: StepLR(o, 2, gamma=0.5)),
+    "adam cosine": (lambda p: Adam(p, lr=0.01), lambda o: CosineAnnealingLR(o, 4, eta_min=1e-3)),
+    "adamw cosine to 0": (lambda p: AdamW(p, lr=0.01, weight_decay=0.1), lambda o: CosineAnnealingLR(o, 3)),
+    "rmsprop step": (lambda p: RMSprop(p, lr=3e-3, momentum=0.5), lambda o: StepLR(o, 3)),
+}
+
+
+@pytest.mark.parametrize("name", list(SCHEDULED))
+def test_fit_with_a_schedule_compiled_and_readable_give_the_same_run_in_float64(name):
+    """The compiled step reads the lr at every step, so the schedule reaches it too: the same run."""
+    make_opt, make_sched = SCHEDULED[name]
+    runs = []
+    for fast in (True, False):
+        model, _, train, test = setup(n=300, dtype=torch.float64)
+        opt = make_opt(model.parameters())
+        sched = make_sched(opt)
+        h = fit(model, CrossEntropyLoss(), opt, train, test, epochs=7, batch_size=64, generator=3, fast=fast,
+                scheduler=sched)
+        runs.append((h, model, sched))
+    (h, model, sched), (r, ref, _) = runs
+    assert (h.config["step"], r.config["step"]) == ("compiled", "readable")
+    assert h.lr == r.lr and h.train_error == r.train_error and h.test_error == r.test_error
+    for a, b in zip(h.train_loss + h.test_loss, r.train_loss + r.test_loss, strict=True):
+        assert abs(a - b) <= 1e-12 * abs(b), (a, b)
+    assert all(torch.equal(p.data, q.data) for p, q in zip(model.parameters(), ref.parameters(), strict=True))
+    # epoch e trains with the schedule's lr for e - 1; the optimizer is left with the next one
+    assert h.lr == [sched.base_lrs[0]] + [sched.lr_at(e, sched.base_lrs[0]) for e in range(1, 7)]
+    assert len(set(h.lr)) > 1
+    assert sched.last_epoch == 7 and sched.get_last_lr() == [sched.lr_at(7, sched.base_lrs[0])] == [opt.lr]
+    assert h.config["scheduler"]["name"] == type(sched).__name__
+
+
+def test_fit_with_a_schedule_equals_stepping_it_by_hand_after_each_epoch():
+    """fit(epochs=6, scheduler=s) is fit(epochs=1) then s.step(), six times; and differs from no schedule."""
+    runs = []
+    for how in ("fit", "by hand", "none"):
+        model, opt, train, test = setup(dtype=torch.float64)
+        sched, g = StepLR(opt, 2, gamma=0.3), torch.Generator().manual_seed(7)
+        if how == "fit":
+            h = fit(model, MSELoss(), opt, train, test, epochs=6, generator=g, scheduler=sched)
+        else:
+            h = None
+            for _ in range(6):
+                h = fit(model, MSELoss(), opt, train, test, epochs=1, generator=g, history=h)
+                if how == "by hand":
+                    sched.step()
+        runs.append((h, model))
+    (a, ma), (b, mb), (c, mc) = runs
+    assert a.lr == b.lr == [0.1, 0.1, 0.1 * 0.3, 0.1 * 0.3, 0.1 * 0.3 ** 2, 0.1 * 0.3 ** 2] and c.lr == [0.1] * 6
+    assert a.train_loss == b.train_loss and a.test_error == b.test_error
+    assert all(torch.equal(p.data, q.data) for p, q in zip(ma.parameters(), mb.parameters(), strict=True))
+    assert not all(torch.equal(p.data, q.data) for p, q in zip(ma.parameters(), mc.parameters(), strict=True))
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["compiled", "readable"])
+def test_a_diverged_epoch_does_not_step_the_schedule_and_training_goes_on(fast):
+    model, opt, train, test = setup(n=1000)
+    sched = StepLR(opt, 1, gamma=1e3)                  # 0.1, then 100: epoch 2 diverges
+    h = fit(model, MSELoss(), opt, train, test, epochs=4, generator=0, fast=fast, scheduler=sched)
+    assert h.diverged and h.diverged.startswith("diverged at epoch 2") and h.epoch == [1]
+    assert sched.last_epoch == 1 and opt.lr == sched.get_last_lr()[0] == pytest.approx(100.0)
+    assert all(torch.isfinite(p.data).all() for p in model.parameters())
+    sched.load_state_dict({**sched.state_dict(), "gamma": 1e-3})      # a gentler schedule from here on
+    opt.lr = sched.get_last_lr()[0]
+    h = fit(model, MSELoss(), opt, train, test, epochs=2, generator=0, fast=fast, scheduler=sched, history=h)
+    assert h.diverged is None and h.epoch == [1, 2, 3] and h.lr == pytest.approx([0.1, 1e-4, 1e-7])
+
+
+def test_fit_refuses_a_schedule_of_another_optimizer_or_torchs_before_anything_changes():
+    model, opt, train, test = setup()
+    other = StepLR(SGD(model.parameters(), lr=0.5), 1)
+    tsched = torch.optim.lr_scheduler.StepLR(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1), 1)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=r"fit: scheduler drives another optimizer than the one given to fit "
+                                         r"\(make it with this one: StepLR\(optimizer, ...\)\)$"):
+        fit(model, MSELoss(), opt, train, test, epochs=2, scheduler=other)
+    with pytest.raises(TypeError, match=r"fit: scheduler must be None or a minidl schedule \(md.optim.StepLR, "
+                                        r"md.optim.CosineAnnealingLR\), got StepLR$"):
+        fit(model, MSELoss(), opt, train, test, epochs=2, scheduler=tsched)
+    assert states_equal(model.state_dict(), before) and other.last_epoch == 0 and opt.lr == 0.1
 
 
 # -- evaluate, predict, accuracy -------------------------------------------------------------------------
