@@ -2,7 +2,7 @@
 
 The package has floors, and imports only go down (tests/unit/test_layers_of_the_package.py checks it):
 
-    framework/   module, layers, activations, losses, optim, init, gradcheck, checks
+    framework/   module, layers, normalization, activations, losses, optim, init, gradcheck, checks
     training/    data, models (the builder from names), train (the step and fit), fast (the compiled
                  step), metrics, history, serialization
     tools/       viz, cli, exercises, show
@@ -21,7 +21,8 @@ from .framework.activations import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax
 from .framework.gradcheck import GradcheckError, GradcheckReport, gradcheck
 from .framework.layers import Dropout, Linear
 from .framework.losses import CrossEntropyLoss, Loss, MSELoss, NLLLoss
-from .framework.module import Module, Parameter, Sequential
+from .framework.module import Buffer, Module, Parameter, Sequential
+from .framework.normalization import BatchNorm1d, LayerNorm
 from .framework.optim import SGD, Adam, AdamW, Optimizer, RMSprop
 from .training import data, fast
 from .training.diagnostics import Diagnostics
@@ -33,7 +34,7 @@ from .training.train import StopTraining, accuracy, build_mlp, evaluate, fit, pr
 __version__ = "0.1.0"
 
 __all__ = [
-    "Module", "Parameter", "Sequential", "Linear", "Dropout",
+    "Module", "Parameter", "Buffer", "Sequential", "Linear", "Dropout", "BatchNorm1d", "LayerNorm",
     "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
     "Loss", "MSELoss", "NLLLoss", "CrossEntropyLoss",
     "Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "optim", "init", "data", "fast",

@@ -1,4 +1,4 @@
-"""Parameter, Module and Sequential: the protocol every layer follows.     Notebook 02, 04
+"""Parameter, Buffer, Module and Sequential: the protocol every layer follows.     Notebooks 02, 04, 16
 
 A Module computes ``forward(x)`` and, given dL/d(output), ``backward(grad_output)``
 returns dL/d(input) and *accumulates* dL/d(parameter) into each ``Parameter.grad``.
@@ -43,10 +43,32 @@ class Parameter:
         return f"Parameter(shape={tuple(self.data.shape)}, dtype={self.data.dtype})"
 
 
-class Module:
-    """Base class: ``forward``, ``backward``, parameters, train/eval, state_dict.
+class Buffer:
+    """A tensor a module keeps and saves but does not train: BatchNorm's running statistics.  Notebook 16
 
-    Subclasses assign ``Parameter`` and ``Module`` attributes in ``__init__``;
+    ``data`` holds the values. No gradient, and optimizers never see it (``parameters()`` skips it);
+    ``state_dict()`` saves it, ``load_state_dict()`` loads it, ``to()`` moves it, like torch's buffers.
+    """
+
+    def __init__(self, data: Tensor):
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Buffer: expected a torch.Tensor, got {type(data).__name__}")
+        if not data.is_floating_point():
+            raise TypeError(f"Buffer: expected a floating-point tensor, got dtype {data.dtype}")
+        self.data = data
+
+    @property
+    def shape(self) -> torch.Size:
+        return self.data.shape
+
+    def __repr__(self) -> str:
+        return f"Buffer(shape={tuple(self.data.shape)}, dtype={self.data.dtype})"
+
+
+class Module:
+    """Base class: ``forward``, ``backward``, parameters, buffers, train/eval, state_dict.
+
+    Subclasses assign ``Parameter``, ``Buffer`` and ``Module`` attributes in ``__init__``;
     they are found in assignment order (Python dicts keep it), so no registration is needed.
     """
 
@@ -95,6 +117,19 @@ class Module:
         for p in self.parameters():
             p.zero_grad()
 
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Buffer]]:
+        """Every Buffer (saved, not trained: BatchNorm's running statistics) by dotted name."""
+        return ((name, b) for name, b in self._named_state(prefix) if isinstance(b, Buffer))
+
+    def _named_state(self, prefix: str = "") -> Iterator[tuple[str, Parameter | Buffer]]:
+        """What state_dict() holds, in torch's order: each module's own Parameters and Buffers in
+        assignment order, then its children's."""
+        for name, value in vars(self).items():
+            if isinstance(value, (Parameter, Buffer)):
+                yield prefix + name, value
+        for name, child in self.named_children():
+            yield from child._named_state(prefix + name + ".")
+
     def modules(self) -> Iterator[Module]:
         yield self
         for _, child in self.named_children():
@@ -111,24 +146,25 @@ class Module:
 
     # -- state --------------------------------------------------------------------------
     def state_dict(self) -> OrderedDict[str, Tensor]:
-        """Copies of every parameter's values, by dotted name (``"0.weight"``).
+        """Copies of every parameter's and buffer's values, by dotted name (``"0.weight"``,
+        ``"1.running_mean"``), in torch's order.
 
         Unlike torch, the tensors are copies, so a saved "best" state does not change
         when training goes on.
         """
-        return OrderedDict((name, p.data.clone()) for name, p in self.named_parameters())
+        return OrderedDict((name, p.data.clone()) for name, p in self._named_state())
 
     def load_state_dict(self, state: dict[str, Tensor]) -> None:
         """Copy values in. Every key is checked first; on any error nothing is changed.
 
-        Each value must be a floating-point tensor of the parameter's shape on its device; another
+        Each value must be a floating-point tensor of the parameter's (or buffer's) shape on its device; another
         floating precision is converted (like torch), but never an integer, bool or complex tensor,
         and never a value that would overflow the parameter's dtype.
         """
         where = f"{type(self).__name__}.load_state_dict"
         if not isinstance(state, dict):
             raise TypeError(f"{where}: expected a dict of tensors, got {type(state).__name__}")
-        own = OrderedDict(self.named_parameters())
+        own = OrderedDict(self._named_state())
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]
         if missing:
@@ -142,12 +178,14 @@ class Module:
             p.data.copy_(converted[name])
 
     def to(self, target: torch.dtype | torch.device | str) -> Module:
-        """Move every parameter (and its gradient) to a dtype or a device, in place."""
+        """Move every parameter (and its gradient) and every buffer to a dtype or a device, in place."""
         if isinstance(target, torch.dtype) and not target.is_floating_point:
             raise TypeError(f"{type(self).__name__}.to: expected a floating dtype, got {target}")
         for p in self.parameters():
             p.data = p.data.to(target)
             p.grad = p.grad.to(target)
+        for _, b in self.named_buffers():
+            b.data = b.data.to(target)
         return self
 
     def double(self) -> Module:

@@ -18,6 +18,7 @@ import torch
 from ..framework import activations as A
 from ..framework import layers as L
 from ..framework import losses
+from ..framework import normalization as N
 from ..framework.module import Module, Sequential
 from ..framework.optim import SGD, Adam, Optimizer
 
@@ -49,6 +50,12 @@ def to_torch(model: Module) -> Any:
             twin.weight.copy_(w)
             if model.bias is not None:
                 twin.bias.copy_(model.bias.data)
+    elif isinstance(model, (N.BatchNorm1d, N.LayerNorm)):
+        w = model.weight.data
+        twin = nn.BatchNorm1d(model.num_features, eps=model.eps, momentum=model.momentum, dtype=w.dtype,
+                              device=w.device) if isinstance(model, N.BatchNorm1d) else \
+            nn.LayerNorm(model.normalized_shape, eps=model.eps, dtype=w.dtype, device=w.device)
+        twin.load_state_dict(model.state_dict(), strict=False)       # torch's num_batches_tracked: not in minidl
     else:
         for ours, theirs, kwargs in _simple_pairs(nn):
             if type(model) is ours:
@@ -72,6 +79,8 @@ def from_torch(torch_model: Any) -> Module:
         model.weight.data.copy_(w)
         if torch_model.bias is not None:
             model.bias.data.copy_(torch_model.bias.detach())
+    elif isinstance(torch_model, (nn.BatchNorm1d, nn.LayerNorm)):
+        model = _norm_from_torch(nn, torch_model)
     else:
         for ours, theirs, _ in _simple_pairs(nn):
             if type(torch_model) is theirs:
@@ -83,6 +92,23 @@ def from_torch(torch_model: Any) -> Module:
         else:
             raise TypeError(f"from_torch: no minidl equivalent for {type(torch_model).__name__}")
     return model.train(torch_model.training)
+
+
+def _norm_from_torch(nn: Any, norm: Any) -> Module:
+    """minidl's BatchNorm1d / LayerNorm with the torch one's statistics and affine weight and bias."""
+    w = norm.weight
+    if isinstance(norm, nn.BatchNorm1d):
+        if w is None or norm.running_mean is None or norm.momentum is None:
+            raise TypeError("from_torch: minidl's BatchNorm1d has an affine weight and bias, running statistics "
+                            f"and a number momentum; got {norm}")
+        model: Module = N.BatchNorm1d(norm.num_features, eps=norm.eps, momentum=norm.momentum,
+                                      dtype=w.dtype, device=w.device)
+    else:
+        if w is None or norm.bias is None:
+            raise TypeError(f"from_torch: minidl's LayerNorm has an elementwise weight and bias; got {norm}")
+        model = N.LayerNorm(tuple(norm.normalized_shape), eps=norm.eps, dtype=w.dtype, device=w.device)
+    model.load_state_dict({k: v for k, v in norm.state_dict().items() if k != "num_batches_tracked"})
+    return model
 
 
 def torch_criterion(criterion: losses.Loss) -> Any:

@@ -21,6 +21,35 @@ def mlp(act):
     return md.Sequential(md.Linear(3, 5), act, md.Linear(5, 4), md.Tanh(), md.Linear(4, 2))
 
 
+def affine_random(norm):
+    """A normalisation layer with a random γ and β: the default ones and zeros would hide a backward
+    that forgets γ."""
+    norm.weight.data.normal_()
+    norm.bias.data.normal_()
+    return norm
+
+
+def batchnorm(features, training):
+    """BatchNorm1d(features) with a random γ, β; in eval mode with running statistics from three batches."""
+    bn = affine_random(md.BatchNorm1d(features))
+    if not training:
+        for _ in range(3):
+            bn(torch.randn(8, features) * 2 + 1)
+    return bn.train(training)
+
+
+def refuses_one_row_like_torch(module, x):
+    """A module with a BatchNorm1d in train mode on one row: refused, as torch refuses it."""
+    with pytest.raises(ValueError, match="expected more than 1 value per channel when training"):
+        module(x)
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel when training"):
+        to_torch(module)(x)
+
+
+def batch_statistics(module):
+    return any(isinstance(m, md.BatchNorm1d) and m.training for m in module.modules())
+
+
 # name -> (module factory, input features); the input is (N, features)
 MODULES = {
     "Linear": (lambda: md.Linear(3, 4), 3),
@@ -37,6 +66,12 @@ MODULES = {
     "Sequential(Sigmoid MLP)": (lambda: mlp(md.Sigmoid()), 3),
     "Sequential(nested)": (lambda: md.Sequential(md.Sequential(md.Linear(3, 3), md.LeakyReLU()),
                                                  md.Linear(3, 2), md.LogSoftmax()), 3),
+    "BatchNorm1d(train)": (lambda: batchnorm(4, training=True), 4),
+    "BatchNorm1d(eval)": (lambda: batchnorm(4, training=False), 4),
+    "LayerNorm": (lambda: affine_random(md.LayerNorm(4)), 4),
+    "Sequential(BatchNorm MLP)": (lambda: md.Sequential(md.Linear(3, 5), batchnorm(5, training=True), md.ReLU(),
+                                                        md.Linear(5, 4), affine_random(md.LayerNorm(4)), md.Tanh(),
+                                                        md.Linear(4, 2)), 3),
 }
 
 # name -> (loss factory, target maker(prediction))
@@ -81,6 +116,9 @@ def test_module_backward(name, n):
     torch.manual_seed(n)
     module = factory().to(F64)
     x = torch.randn(n, features, dtype=F64)
+    if n == 1 and batch_statistics(module):               # one row has no batch variance
+        refuses_one_row_like_torch(module, x)
+        return
     report = md.gradcheck(module, x)                       # finite differences; raises on failure
     assert report.ok and len(report.rows) == 1 + len(module.parameters())
 
@@ -320,6 +358,9 @@ SIZED_MODULES = {
     "Dropout(eval)": lambda f, k: md.Dropout(0.5).eval(),
     "Dropout(p=0, train)": lambda f, k: md.Dropout(0.0),
     "Sequential": lambda f, k: md.Sequential(md.Linear(f, k), md.Tanh(), md.Linear(k, 2), md.LogSoftmax()),
+    "BatchNorm1d(train)": lambda f, k: batchnorm(f, training=True),
+    "BatchNorm1d(eval)": lambda f, k: batchnorm(f, training=False),
+    "LayerNorm": lambda f, k: affine_random(md.LayerNorm(f)),
 }
 SIZED_LOSSES = {
     "MSELoss": (md.MSELoss, lambda p: torch.randn_like(p)),
@@ -350,9 +391,11 @@ def test_every_module_on_0_1_2_rows_matches_torch_or_refuses_clearly(name, n, fe
     x = torch.randn(n, features, dtype=F64)
     try:
         out = module(x)
-    except ValueError as e:                               # only an empty batch may be refused
-        assert n == 0, str(e)
+    except ValueError as e:                               # only an empty batch, or what torch refuses too
         _one_line_value_error(e, type(module).__name__)
+        if n > 0:
+            with pytest.raises(ValueError):
+                to_torch(module)(x)
         return
     twin_out = to_torch(module)(x)
     assert out.shape == twin_out.shape

@@ -193,6 +193,9 @@ def test_sequential_rejects_non_modules():
     (lambda: md.MSELoss(reduction="avg"), r"MSELoss: reduction must be one of \('mean', 'sum'\), got 'avg'"),
     (lambda: md.Parameter([1.0]), "Parameter: expected a torch.Tensor, got list"),
     (lambda: md.Parameter(torch.ones(2, dtype=torch.long)), "expected a floating-point tensor"),
+    (lambda: md.Buffer([1.0]), "Buffer: expected a torch.Tensor, got list"),
+    (lambda: md.Buffer(torch.ones(2, dtype=torch.long)),
+     "Buffer: expected a floating-point tensor, got dtype torch.int64"),
 ])
 def test_constructor_errors(factory, message):
     with pytest.raises((ValueError, TypeError), match=message):
@@ -253,3 +256,38 @@ def test_a_parameter_shared_by_two_layers_is_correct_and_stepped_once():
     model.backward(torch.ones(1, 3, dtype=torch.float64))
     opt.step()
     torch.testing.assert_close(a.weight.data, before - 0.1 * a.weight.grad)
+
+
+class Counter(md.Module):
+    """A module with a buffer between its parameters, and a child: the state_dict order is torch's."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = md.Parameter(torch.ones(2))
+        self.total = md.Buffer(torch.zeros(2))
+        self.shift = md.Parameter(torch.zeros(2))
+        self.inner = md.Linear(2, 2)
+
+    def forward(self, x):
+        self.total.data += x.sum(dim=0)
+        return self.inner(x * self.scale.data + self.shift.data)
+
+
+def test_buffers_are_saved_loaded_and_moved_but_never_trained():
+    model = md.Sequential(Counter(), md.Linear(2, 2))
+    assert [n for n, _ in model.named_buffers()] == ["0.total"]
+    assert list(model.state_dict()) == ["0.scale", "0.total", "0.shift", "0.inner.weight", "0.inner.bias",
+                                        "1.weight", "1.bias"]
+    assert all(not isinstance(p, md.Buffer) for p in model.parameters()) and len(model.parameters()) == 6
+    model(torch.ones(3, 2))
+    state = model.state_dict()
+    assert torch.equal(state["0.total"], torch.full((2,), 3.0))
+    other = md.Sequential(Counter(), md.Linear(2, 2))
+    other.load_state_dict(state)
+    assert torch.equal(other[0].total.data, torch.full((2,), 3.0))
+    model.to(torch.float64)
+    assert model[0].total.data.dtype == torch.float64
+    assert repr(model[0].total) == "Buffer(shape=(2,), dtype=torch.float64)"
+    with pytest.raises(ValueError, match="missing key '0.total'"):
+        other.load_state_dict({k: v for k, v in state.items() if k != "0.total"})
+

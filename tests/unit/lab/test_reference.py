@@ -75,6 +75,24 @@ def test_from_torch_round_trip():
     torch.testing.assert_close(back(x), theirs(x))
 
 
+def test_normalisation_layers_go_to_torch_and_back_with_their_statistics():
+    torch.manual_seed(0)
+    bn = md.BatchNorm1d(3, eps=1e-3, momentum=0.2)
+    bn.weight.data.normal_()
+    bn(torch.randn(8, 3) * 2 + 1)
+    model = md.Sequential(md.Linear(2, 3), bn, md.LayerNorm(3, eps=1e-4)).eval()
+    back = from_torch(to_torch(model))
+    assert repr(back) == repr(model) and not back[1].training
+    for (k, a), (k2, b) in zip(model.state_dict().items(), back.state_dict().items(), strict=True):
+        assert k == k2 and torch.equal(a, b), k
+    with pytest.raises(TypeError, match="from_torch: minidl's BatchNorm1d has an affine weight and bias"):
+        from_torch(torch.nn.BatchNorm1d(3, affine=False))
+    with pytest.raises(TypeError, match="from_torch: minidl's BatchNorm1d has .* a number momentum"):
+        from_torch(torch.nn.BatchNorm1d(3, momentum=None))
+    with pytest.raises(TypeError, match="from_torch: minidl's LayerNorm has an elementwise weight and bias"):
+        from_torch(torch.nn.LayerNorm(3, bias=False))
+
+
 def test_torch_optimizer_mirrors_hyperparameters():
     model = course_net()
     twin = to_torch(model)
