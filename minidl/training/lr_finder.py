@@ -88,43 +88,17 @@ def lr_range_test(model: Module, criterion: Loss, optimizer: Any, train: tuple[T
     loss that is not finite. Batches: shuffled epochs of ``train`` (``data.batch_order``), one after another.
 
     Suggested lr = best_lr / 10, one decade below the lowest smoothed loss. At best_lr the loss has stopped
-    falling (and the average lags, so the raw loss there is already rising): it is the edge, not a good
-    place to train. A decade lower the loss still fell steadily, so training there is fast and stable.
+    falling : it is the edge of what works, not a
+    good place to train. A decade lower the loss is still on its way down, and training there is stable.
     (The steepest-slope point, ``.steepest``, is fast.ai's other rule; it depends on a noisy slope.)
 
-    Every group of the optimizer gets lr_k. Afterwards the parameters, their gradients, the optimizer's
-    state and hyperparameters and every module's train/eval mode are restored bit for bit, also if a step
-    raises: the test does not train the model you go on to train. Checked before any step: the arguments
-    and the data (shapes, label range, finite values).
+    Every group of the optimizer gets lr_k. Afterwards the model's state_dict (parameters, and buffers such
+    as running statistics), the gradients, the optimizer's state and hyperparameters and every module's
+    train/eval mode are restored bit for bit, also if a step raises: the test does not train the model you
+    go on to train. Checked before any step: the arguments and the data (shapes, label range, finite values).
     """
-    where = "lr_range_test"
-    if not isinstance(model, Module):
-        raise TypeError(f"{where}: model must be a minidl Module, got {type(model).__name__}")
-    if not callable(criterion) or not hasattr(criterion, "backward"):
-        raise TypeError(f"{where}: criterion must be a minidl loss (MSELoss(), CrossEntropyLoss(), ...), "
-                        f"got {type(criterion).__name__}")
-    if not callable(getattr(optimizer, "step", None)) or not hasattr(optimizer, "param_groups") \
-            or not callable(getattr(optimizer, "load_state_dict", None)):
-        raise TypeError(f"{where}: optimizer must be a minidl Optimizer (param_groups, step, state_dict), "
-                        f"got {type(optimizer).__name__}")
-    try:
-        lrs = lr_schedule(start, end, steps)
-    except (TypeError, ValueError) as e:
-        raise type(e)(str(e).replace("lr_schedule", where, 1)) from None
-    positive_int(batch_size, "batch_size", where)
-    beta = finite_number(smooth, "smooth", where)
-    if not 0 <= beta < 1:
-        raise ValueError(f"{where}: smooth must be in [0, 1), got {smooth!r}")
-    factor = finite_number(diverge, "diverge", where)
-    if factor <= 1:
-        raise ValueError(f"{where}: diverge must be > 1 (a multiple of the lowest loss), got {diverge!r}")
-    x, y = check_pair(train, f"{where} train")
-    target, _, _ = prepare_targets(criterion, y, output_width(model, x), x.dtype, where)
-    for name, t in (("x", x), ("targets", target)):
-        row = first_non_finite_row(t)
-        if row is not None:
-            raise ValueError(f"{where}: train {name} row {row} is not finite")
-    g = as_generator(generator, where)
+    lrs, beta, factor, (x, target), g = _arguments(   # every check, before anything changes
+        model, criterion, optimizer, train, start, end, steps, batch_size, smooth, diverge, generator)
 
     step = ReadableStep(model, criterion, optimizer)
     saved = step.snapshot()                                  # parameters, optimizer state and hyperparameters
@@ -160,8 +134,41 @@ def lr_range_test(model: Module, criterion: Loss, optimizer: Any, train: tuple[T
         for m, mode in modes:
             m.training = mode
     if not losses:
-        raise RuntimeError(f"{where}: the first batch loss was not finite at lr {lrs[0]:g}; "
+        raise RuntimeError(f"lr_range_test: the first batch loss was not finite at lr {lrs[0]:g}; "
                            f"the model's initial outputs are already out of range")
     tried = lrs[:len(losses)]
     best_lr = tried[min(range(len(losses)), key=losses.__getitem__)]
     return LRRangeTest(tried, losses, raw, best_lr, best_lr / 10, stopped)
+
+
+def _arguments(model: Any, criterion: Any, optimizer: Any, train: Any, start: Any, end: Any, steps: Any,
+               batch_size: Any, smooth: Any, diverge: Any, generator: Any) -> tuple:
+    """lr_range_test's checks, all before any step: (lrs, β, diverge, (x, targets), generator)."""
+    where = "lr_range_test"
+    if not isinstance(model, Module):
+        raise TypeError(f"{where}: model must be a minidl Module, got {type(model).__name__}")
+    if not callable(criterion) or not hasattr(criterion, "backward"):
+        raise TypeError(f"{where}: criterion must be a minidl loss (MSELoss(), CrossEntropyLoss(), ...), "
+                        f"got {type(criterion).__name__}")
+    if not callable(getattr(optimizer, "step", None)) or not hasattr(optimizer, "param_groups") \
+            or not callable(getattr(optimizer, "load_state_dict", None)):
+        raise TypeError(f"{where}: optimizer must be a minidl Optimizer (param_groups, step, state_dict), "
+                        f"got {type(optimizer).__name__}")
+    try:
+        lrs = lr_schedule(start, end, steps)
+    except (TypeError, ValueError) as e:
+        raise type(e)(str(e).replace("lr_schedule", where, 1)) from None
+    positive_int(batch_size, "batch_size", where)
+    beta = finite_number(smooth, "smooth", where)
+    if not 0 <= beta < 1:
+        raise ValueError(f"{where}: smooth must be in [0, 1), got {smooth!r}")
+    factor = finite_number(diverge, "diverge", where)
+    if factor <= 1:
+        raise ValueError(f"{where}: diverge must be > 1 (a multiple of the lowest loss), got {diverge!r}")
+    x, y = check_pair(train, f"{where} train")
+    target, _, _ = prepare_targets(criterion, y, output_width(model, x), x.dtype, where)
+    for name, t in (("x", x), ("targets", target)):
+        row = first_non_finite_row(t)
+        if row is not None:
+            raise ValueError(f"{where}: train {name} row {row} is not finite")
+    return lrs, beta, factor, (x, target), as_generator(generator, where)
