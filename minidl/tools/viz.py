@@ -356,21 +356,22 @@ def plot_diagnostics(diag: Any, *, params: str = "weight", axes: Sequence[Axes] 
     """Three panels by epoch, one line per layer, coloured from the input (dark) to the output (light):
 
         activation std      std of each nonlinearity's output on the probe batch (every layer's if
-                            the model has none); log scale when it spans more than 30x
+                            the model has none); log scale when all are > 0 and span more than 30x
         gradient norm       ‖∂L/∂θ‖ of each layer's ``params`` ("weight", "bias"), log scale
         update / data       ‖θ_e − θ_{e−1}‖ / ‖θ_{e−1}‖ over each epoch, log scale, with the
                             1e-3 rule of thumb (Karpathy) dashed
 
-    ``diag``: a minidl Diagnostics or its to_dict(). Values that a log axis cannot show (0, inf,
-    the nan of epoch 0's update ratio) are left out. Lines carry gids "<series>:<name>"
-    ("grad_norm:Linear 1 weight"), the reference line "rule-of-thumb".
+    ``diag``: a minidl Diagnostics or its to_dict(). On a log scale an exact 0 (a dead layer: no
+    gradient, no update) is a triangle on the bottom edge; inf and nan (epoch 0's update ratio) are
+    left out. Gids: lines "<series>:<name>" ("grad_norm:Linear 1 weight"), their zeros
+    "<series>:<name>:zero", the reference line "rule-of-thumb". Legends sit below the panels.
     """
     where = "plot_diagnostics"
     s = _diagnostic_series(diag, where)
     if not isinstance(params, str):
         raise TypeError(f"{where}: params must be a parameter name such as 'weight' or 'bias', got {params!r}")
     if axes is None:
-        fig, axes = plt.subplots(1, 3, figsize=(12, 3.4), layout="constrained")
+        fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), layout="constrained")
         if title:
             fig.suptitle(title)
     elif isinstance(axes, Axes) or len(axes) != 3 or not all(isinstance(a, Axes) for a in axes):
@@ -387,12 +388,15 @@ def plot_diagnostics(diag: Any, *, params: str = "weight", axes: Sequence[Axes] 
         names = chosen[key]
         colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.85, max(len(names), 1)))
         values = {n: np.asarray(s[key][n], float) for n in names}
-        finite = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in values.values()] or [np.zeros(0)])
-        if not log and len(finite) and finite.max() > 30 * finite.min():
+        shown = np.concatenate([v[np.isfinite(v)] for v in values.values()] or [np.zeros(0)])
+        if not log and len(shown) and shown.min() > 0 and shown.max() > 30 * shown.min():
             log = True
+        zeros = {}
         for name, colour in zip(names, colours, strict=False):
             v = values[name]
-            v = np.where(np.isfinite(v) & (v > 0), v, np.nan) if log else v
+            if log:
+                zeros[name] = (colour, epochs[v == 0])
+                v = np.where(np.isfinite(v) & (v > 0), v, np.nan)
             ax.plot(epochs, v, color=colour, lw=1.6, marker="o", ms=3, gid=f"{key}:{name}",
                     label=name.removesuffix(" " + params) if key != "act_std" else name)
         if key == "update_ratio":
@@ -400,9 +404,31 @@ def plot_diagnostics(diag: Any, *, params: str = "weight", axes: Sequence[Axes] 
                        label="1e-3 rule of thumb (per step)")
         if log:
             ax.set_yscale("log")
+            _zeros_on_the_floor(ax, key, zeros)
+        else:      # a fixed number of ticks: with "auto" they change with the height the layout gives
+            ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
         ax.set(xlabel="epoch", title=label.format(p=symbol))
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3, which="both" if log else "major")
-        if names:
-            ax.legend(fontsize="x-small", ncol=2 if len(names) > 5 else 1)
+        handles = ax.get_legend_handles_labels()[0]
+        if key == "update_ratio":                     # the layers' colours are the gradient panel's
+            handles = [h for h in handles if h.get_gid() in ("rule-of-thumb", "zero")]
+        if handles:
+            ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False,
+                      fontsize="x-small", ncol=min(3, len(handles)), handletextpad=0.3, columnspacing=1.0)
     return axes[0].figure
+
+
+def _zeros_on_the_floor(ax: Axes, key: str, zeros: dict[str, tuple[Any, np.ndarray]]) -> None:
+    """Exact zeros of a log-scale panel as triangles on its bottom edge (a log axis has no 0)."""
+    if not any(len(x) for _, x in zeros.values()):
+        return
+    finite = [y for line in ax.get_lines() for y in np.asarray(line.get_ydata(), float) if np.isfinite(y) and y > 0]
+    low, high = (min(finite), max(finite)) if finite else (1e-3, 1.0)
+    floor = low / 3
+    for name, (colour, x) in zeros.items():
+        if len(x):
+            ax.plot(x, np.full(len(x), floor), ls="", marker="v", ms=5, color=colour, clip_on=False,
+                    gid=f"{key}:{name}:zero")
+    ax.set_ylim(floor, high * 3)
+    ax.plot([], [], ls="", marker="v", ms=5, color="0.4", gid="zero", label="exactly 0")

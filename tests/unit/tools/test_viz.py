@@ -376,7 +376,10 @@ def test_diagnostics_panels_one_line_per_layer_with_the_rule_of_thumb():
     assert [ax.get_title() for ax in fig.axes] == ["activation std", "gradient norm ‖∂L/∂W‖",
                                                    "update / data  ‖ΔW‖ / ‖W‖ per epoch"]
     assert [t.get_text() for t in ax_grad.get_legend().get_texts()] == ["Linear 1", "Linear 2", "Linear 3"]
-    assert "1e-3 rule of thumb (per step)" in [t.get_text() for t in ax_upd.get_legend().get_texts()]
+    assert [t.get_text() for t in ax_upd.get_legend().get_texts()] == ["1e-3 rule of thumb (per step)"]
+    assert [t.get_text() for t in ax_act.get_legend().get_texts()] == ["Tanh 1", "Tanh 2"]
+    for ax in fig.axes:                                                       # legends below the panels
+        assert ax.get_legend().get_window_extent().y1 < ax.get_window_extent().y0
     colours = [line.get_color() for line in ax_grad.get_lines()]
     assert len(set(map(tuple, colours))) == 3                                  # one colour per depth
 
@@ -399,19 +402,43 @@ def test_diagnostics_from_a_real_run_bias_panels_given_axes_and_a_title():
     assert viz.plot_diagnostics(diag, title="run 1").get_suptitle() == "run 1"
 
 
-def test_diagnostics_log_scale_for_a_wide_spread_and_what_a_log_axis_cannot_show_left_out():
+def test_diagnostics_log_scale_for_a_wide_spread_zeros_on_the_floor_and_inf_left_out():
     d = diagnostics_dict(act_spread=100.0)
-    d["grad_norm"]["Linear 1 weight"][2] = 0.0                              # a dead layer
+    d["grad_norm"]["Linear 1 weight"][2:4] = [0.0, 0.0]                     # a dead layer
     d["grad_norm"]["Linear 2 weight"][1] = math.inf
     fig = viz.plot_diagnostics(d)
-    ax_act, ax_grad, _ = fig.axes
+    fig.canvas.draw()
+    ax_act, ax_grad, ax_upd = fig.axes
     assert ax_act.get_yscale() == "log"
-    assert np.isnan(by_gid(ax_grad, "grad_norm:Linear 1 weight").get_ydata()[2])
+    line = by_gid(ax_grad, "grad_norm:Linear 1 weight")
+    assert np.isnan(line.get_ydata()[2:4]).all() and np.isfinite(line.get_ydata()[[0, 1, 4]]).all()
     assert np.isnan(by_gid(ax_grad, "grad_norm:Linear 2 weight").get_ydata()[1])
+    zero = by_gid(ax_grad, "grad_norm:Linear 1 weight:zero")
+    assert list(zero.get_xdata()) == [2, 3] and np.array_equal(zero.get_color(), line.get_color())
+    assert zero.get_ydata()[0] == ax_grad.get_ylim()[0] and zero.get_ydata()[0] < np.nanmin(line.get_ydata())
+    assert by_gid(ax_grad, "grad_norm:Linear 2 weight:zero") is None and by_gid(ax_upd, "zero") is None
+    assert [t.get_text() for t in ax_grad.get_legend().get_texts()][-1] == "exactly 0"
+    d["act_std"]["Tanh 1"][0] = 0.0                                         # a zero: no log scale for the std
+    assert viz.plot_diagnostics(d).axes[0].get_yscale() == "linear"
     only_linear = diagnostics_dict()
     only_linear["act_std"] = {"Linear 1": [1.0] * 5, "Linear 2": [2.0] * 5}  # no nonlinearity: every layer
     ax = viz.plot_diagnostics(only_linear).axes[0]
     assert [line.get_gid() for line in ax.get_lines()] == ["act_std:Linear 1", "act_std:Linear 2"]
+
+
+def test_diagnostics_tick_labels_stay_inside_the_figure_with_a_title():
+    """A linear panel from 0 to 17: with an automatic tick count the layout reserved room for "15" and
+    then drew "17.5", cut at the figure's edge (the tick count changed with the height it was given)."""
+    d = diagnostics_dict(epochs=20)
+    d["act_std"] = {f"ReLU {k}": [std] + [0.0] * 20 for k, std in enumerate([0.46, 1.58, 5.31, 17.16], 1)}
+    with matplotlib.rc_context({"figure.dpi": 72}):           # as the notebooks draw
+        fig = viz.plot_diagnostics(d, title="exploding")
+        fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        low, high = ax.get_ylim()
+        shown = [t for t in ax.get_yticklabels() if t.get_text() and low <= t.get_position()[1] <= high]
+        assert shown and min(t.get_window_extent(renderer).x0 for t in shown) >= 0
 
 
 @pytest.mark.parametrize("d, kwargs, error, message", [
