@@ -213,3 +213,14 @@ def test_the_drawing_has_a_box_per_node_and_an_arrow_per_use():
     marked = [t.get_text() for t in boxes if matplotlib.colors.to_hex(t.get_bbox_patch().get_facecolor()) == "#ffd27f"]
     assert marked == ["sub\n(6, 2)"]
     plt.close(fig)
+
+
+def test_the_drawing_makes_its_own_figure_sized_by_the_layout():
+    import matplotlib.pyplot as plt
+    _, loss, _, _ = course_graph(0)
+    place = draw_graph(topological_order(loss), numbers=False)
+    fig = plt.gcf()
+    width, height = fig.get_size_inches()
+    assert len(place) == 28 and width > 3 * height                  # 15 columns by 3 rows: a wide strip
+    assert all("\n" in t.get_text() for t in fig.axes[0].texts)     # no position numbers, boxes only
+    plt.close(fig)
