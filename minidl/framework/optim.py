@@ -339,14 +339,13 @@ class AdamW(Adam):
 
 # -- learning-rate schedules ---------------------------------------------------------------------------
 class LRScheduler:
-    """Every group's lr = a formula of the epoch count and the group's base lr.   Notebook 17
+    """Sets every group's lr once per epoch, by a rule, as torch.optim.lr_scheduler.   Notebook 17
 
-    As torch.optim.lr_scheduler: made after the optimizer (the base lrs are the groups' lrs
-    then); ``step()`` once per epoch, after that epoch's updates, sets the lrs for the next
-    epoch; ``get_last_lr()`` is the list of lrs set last; ``last_epoch`` counts the steps.
-    Two differences from torch, neither in the values: the lr is computed from the closed form
-    at every step (torch multiplies the current lr by a ratio; the two agree to rounding, 1e-14 of
-    the base lr: tests/unit/framework/test_optim.py), and
+    Made after the optimizer (the base lrs are the groups' lrs then); ``step()`` once per epoch,
+    after that epoch's updates, sets the lrs for the next epoch; ``get_last_lr()`` is the list of
+    lrs set last; ``last_epoch`` counts the steps. Like torch, a subclass's ``next_lr`` computes
+    the new lr from the group's current one, so an lr changed by hand between epochs is followed
+    (the schedule goes on from it), and the values are torch's, bit for bit. Unlike torch,
     nothing is added to the optimizer's param_groups (torch adds "initial_lr").
     """
 
@@ -359,6 +358,7 @@ class LRScheduler:
         self.hyper = tuple(hyper)
         self.optimizer = optimizer
         self.base_lrs = [group["lr"] for group in optimizer.param_groups]
+        self.last_lr = list(self.base_lrs)
         self.last_epoch = 0
 
     @staticmethod
@@ -366,49 +366,51 @@ class LRScheduler:
         """The hyperparameters, checked (a subclass's own); ValueError/TypeError if one is bad."""
         raise NotImplementedError
 
-    def lr_at(self, epoch: int, base_lr: float) -> float:
-        """The schedule's formula: the lr for epoch ``epoch`` (0 = before the first step)."""
+    def next_lr(self, epoch: int, lr: float, base_lr: float) -> float:
+        """The lr for epoch ``epoch`` (>= 1) from the group's current ``lr`` and its ``base_lr``."""
         raise NotImplementedError
 
     def step(self) -> None:
-        """One epoch done: last_epoch += 1, and every group's lr set to the formula's value."""
+        """One epoch done: last_epoch += 1, and every group's lr set by the rule."""
         groups = self.optimizer.param_groups
         if len(groups) != len(self.base_lrs):
             raise RuntimeError(f"{type(self).__name__}.step: the optimizer has {len(groups)} parameter groups, "
                                f"the schedule was made for {len(self.base_lrs)}")
-        self.last_epoch += 1
-        for group, lr in zip(groups, self.get_last_lr(), strict=True):
+        epoch = self.last_epoch + 1
+        lrs = [self.next_lr(epoch, group["lr"], base) for group, base in zip(groups, self.base_lrs, strict=True)]
+        for group, lr in zip(groups, lrs, strict=True):
             group["lr"] = lr
+        self.last_epoch, self.last_lr = epoch, lrs
 
     def get_last_lr(self) -> list[float]:
         """The lrs the last step() set, one per parameter group (the base lrs before any step)."""
-        if self.last_epoch == 0:              # exactly, not the formula's rounding of them (as torch)
-            return list(self.base_lrs)
-        return [self.lr_at(self.last_epoch, base) for base in self.base_lrs]
+        return list(self.last_lr)
 
     def state_dict(self) -> dict[str, Any]:
-        """{hyperparameters..., "base_lrs": [...], "last_epoch": n}: everything but the optimizer."""
+        """{hyperparameters..., "base_lrs", "last_lr", "last_epoch"}: everything but the optimizer."""
         return {**{k: getattr(self, k) for k in self.hyper}, "base_lrs": list(self.base_lrs),
-                "last_epoch": self.last_epoch}
+                "last_lr": list(self.last_lr), "last_epoch": self.last_epoch}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore what state_dict() returned; checked first, on any error nothing changes. Like torch,
-        the optimizer's lr is left as it is (the optimizer's own state_dict carries it)."""
+        the optimizer's lr is left as it is: load the optimizer's state_dict too (it holds the lr)."""
         where = f"{type(self).__name__}.load_state_dict"
-        expected = {*self.hyper, "base_lrs", "last_epoch"}
+        expected = {*self.hyper, "base_lrs", "last_lr", "last_epoch"}
         if not isinstance(state_dict, dict) or set(state_dict) != expected:
             got = f"keys {sorted(map(str, state_dict))}" if isinstance(state_dict, dict) else type(state_dict).__name__
             raise ValueError(f"{where}: expected a dict with keys {sorted(expected)}, got {got}")
         hyper = self._checked(where, **{k: state_dict[k] for k in self.hyper})
-        base = state_dict["base_lrs"]
-        if not isinstance(base, (list, tuple)) or len(base) != len(self.base_lrs):
-            raise ValueError(f"{where}: base_lrs must be a list of {len(self.base_lrs)} lrs (one per parameter "
-                             f"group), got {base!r:.80}")
-        base = [_number(where, f"base_lrs[{i}]", b, 0.0) for i, b in enumerate(base)]
+        lists = {}
+        for name in ("base_lrs", "last_lr"):
+            values = state_dict[name]
+            if not isinstance(values, (list, tuple)) or len(values) != len(self.base_lrs):
+                raise ValueError(f"{where}: {name} must be a list of {len(self.base_lrs)} lrs (one per parameter "
+                                 f"group), got {values!r:.80}")
+            lists[name] = [_number(where, f"{name}[{i}]", v, 0.0) for i, v in enumerate(values)]
         epoch = state_dict["last_epoch"]
         if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
             raise ValueError(f"{where}: last_epoch must be an int >= 0, got {epoch!r}")
-        self.__dict__.update(hyper, base_lrs=base, last_epoch=epoch)
+        self.__dict__.update(hyper, **lists, last_epoch=epoch)
 
     def __repr__(self) -> str:
         hyper = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.hyper)
@@ -418,7 +420,8 @@ class LRScheduler:
 class StepLR(LRScheduler):
     """lr = base_lr · γ^⌊epoch / step_size⌋, exactly torch.optim.lr_scheduler.StepLR.   Notebook 17
 
-    The lr is multiplied by γ every ``step_size`` epochs (γ = 0.1: divided by ten).
+    Computed as torch does: the current lr times γ at every multiple of ``step_size`` (γ = 0.1:
+    divided by ten every step_size epochs).
     """
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1):
@@ -429,16 +432,18 @@ class StepLR(LRScheduler):
         return dict(step_size=positive_int(step_size, "step_size", where),
                     gamma=_number(where, "gamma", gamma, 0.0, low_open=True))
 
-    def lr_at(self, epoch: int, base_lr: float) -> float:
-        return base_lr * self.gamma ** (epoch // self.step_size)
+    def next_lr(self, epoch: int, lr: float, base_lr: float) -> float:
+        return lr * self.gamma if epoch % self.step_size == 0 else lr
 
 
 class CosineAnnealingLR(LRScheduler):
     """lr = η_min + (base_lr − η_min) · (1 + cos(π · epoch / T_max)) / 2,   Notebook 17
-    torch.optim.lr_scheduler.CosineAnnealingLR's values (to rounding; torch computes them recursively).
+    exactly torch.optim.lr_scheduler.CosineAnnealingLR.
 
     Half a cosine from base_lr down to η_min at epoch T_max. Past T_max the formula goes on, as
     in torch: back up to base_lr at 2·T_max, and so on (stop training at T_max, or use StepLR).
+    Computed as torch does, from the current lr: multiplied by the ratio of two consecutive
+    (1 + cos) terms, which is the formula above up to rounding (tests/unit/framework/test_optim.py).
     """
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0):   # noqa: N803 (torch's name)
@@ -448,5 +453,8 @@ class CosineAnnealingLR(LRScheduler):
     def _checked(where: str, T_max: int, eta_min: float) -> dict[str, Any]:   # noqa: N803
         return dict(T_max=positive_int(T_max, "T_max", where), eta_min=_number(where, "eta_min", eta_min, 0.0))
 
-    def lr_at(self, epoch: int, base_lr: float) -> float:
-        return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2
+    def next_lr(self, epoch: int, lr: float, base_lr: float) -> float:
+        T, low = self.T_max, self.eta_min
+        if (epoch - 1 - T) % (2 * T) == 0:        # just past a minimum, where the ratio below is 0 / 0
+            return lr + (base_lr - low) * (1 - math.cos(math.pi / T)) / 2
+        return (1 + math.cos(math.pi * epoch / T)) / (1 + math.cos(math.pi * (epoch - 1) / T)) * (lr - low) + low

@@ -25,7 +25,8 @@ snapshot.
 Schedules. ``fit(..., scheduler=md.optim.StepLR(opt, 30))``: ``scheduler.step()`` once after each
 epoch's updates (torch's convention), so epoch e trains with the lr the schedule gives epoch e − 1
 and ``history.lr`` records it. A diverged epoch does not step the schedule: the restored optimizer
-and the schedule agree on the lr again, and the next fit() call goes on from there.
+and the schedule agree on the lr again, and the next fit() call goes on from there (a schedule, as
+in torch, computes the next lr from the current one: lower ``optimizer.lr`` by hand and it follows).
 """
 
 from __future__ import annotations
