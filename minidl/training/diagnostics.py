@@ -91,11 +91,12 @@ class Diagnostics:
     Reading them. Vanishing gradients: grad_norm falls layer by layer towards the input (the first
     layer's ≪ the last's), and those layers barely move. Saturation: a Tanh's act_std near 1, a
     Sigmoid's mean near 0 or 1 with a small std. Exploding: act_std and grad_norm growing with depth
-    or with the epochs. The update ratio (Karpathy, CS231n): for one SGD step it is lr·‖g‖/‖θ‖, and
-    about 1e-3 is healthy; far below, the learning rate is too low (the layer is not learning); far
-    above (1e-1, 1), too high (each step rewrites the weights). Over an epoch of k steps the ratio
-    sums k steps: k·(the step's ratio) if the steps point the same way, √k·(…) if their directions
-    are random, so with ten steps an epoch, 1e-3 to 1e-2 is the healthy band.
+    or with the epochs. The update ratio (Karpathy, CS231n): for one plain SGD step it is
+    lr·‖g‖/‖θ‖, and about 1e-3 per step is a healthy rule of thumb; far below (1e-5), the layer is
+    not learning; far above (1e-1, 1), each step rewrites the weights. Here it is measured over an
+    epoch of k steps, Δθ = Σ of the k steps, so ‖Δθ‖ ≤ Σ ‖step‖: about k times a typical step while
+    the steps point the same way, nearer √k times once their directions are random (notebook 20
+    measures both on the disk).
     """
 
     def __init__(self, model: Module, criterion: Loss, x: Tensor, y: Tensor):
