@@ -10,6 +10,7 @@ from minidl.framework.activations import ReLU, Sigmoid, Tanh
 from minidl.framework.layers import Dropout, Linear
 from minidl.framework.losses import CrossEntropyLoss, MSELoss
 from minidl.framework.module import Module, Parameter, Sequential
+from minidl.framework.normalization import BatchNorm1d
 from minidl.framework.optim import SGD, Adam
 from minidl.training.data import disk
 from minidl.training.diagnostics import Diagnostics, layers_of, update_ratio
@@ -68,6 +69,27 @@ def test_a_dropout_model_trains_the_same_with_diagnostics_eval_mode_draws_no_ran
     assert h_a.config["step"] == "readable" and "Dropout 1" in diag.act_std
     assert all(torch.equal(p.data, q.data) for p, q in zip(a.parameters(), b.parameters(), strict=True))
     assert a.training and all(m.training for m in a.modules())               # train mode restored
+
+
+def test_batchnorm_running_statistics_are_not_moved_by_the_probe():
+    """The probe runs in eval mode: BatchNorm normalises with its running statistics and leaves them alone."""
+    def train(watch):
+        x, y = data()
+        torch.manual_seed(0)
+        model = Sequential(Linear(2, 8), BatchNorm1d(8), ReLU(), Linear(8, 2))
+        criterion = CrossEntropyLoss()
+        diag = Diagnostics(model, criterion, x[:30], y[:30]) if watch else None
+        fit(model, criterion, SGD(model.parameters(), lr=0.1, momentum=0.9), (x, y), epochs=3, batch_size=20,
+            generator=0, callbacks=[diag] if diag else [])
+        return model, diag
+
+    (a, diag), (b, _) = train(True), train(False)
+    sa, sb = a.state_dict(), b.state_dict()
+    assert "1.running_mean" in sa and not torch.equal(sa["1.running_mean"], torch.zeros(8))     # it trained
+    assert sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert list(diag.grad_norm) == ["Linear 1 weight", "Linear 1 bias", "BatchNorm1d 1 weight", "BatchNorm1d 1 bias",
+                                    "Linear 2 weight", "Linear 2 bias"]
+    assert diag.grad_norm["BatchNorm1d 1 weight"][-1] > 0
 
 
 def test_the_numbers_do_not_depend_on_which_step_trained():
