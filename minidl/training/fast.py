@@ -28,7 +28,7 @@ continue from, what the fast step did; after a step ``p.grad`` holds its gradien
 hyperparameters are read at every step (``optimizer.lr = ...`` works); parameters or optimizer
 state replaced (model.to(), optimizer.load_state_dict(), a second compile) are adopted at the
 next step. Not updated: the modules' forward caches (Linear.x, ...) and criterion.grad.
-tests/unit/test_fast.py checks all this against the readable step.
+tests/unit/training/test_fast.py checks all this against the readable step.
 """
 
 from __future__ import annotations

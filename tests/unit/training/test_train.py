@@ -412,6 +412,44 @@ def test_fit_with_a_schedule_compiled_and_readable_give_the_same_run_in_float64(
     assert h.config["scheduler"]["name"] == type(sched).__name__
 
 
+TWINS = {   # minidl optimizer and schedule, the same in torch
+    "momentum step": (lambda p: SGD(p, lr=0.1, momentum=0.9), lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
+                      lambda o: StepLR(o, 3, gamma=0.3), lambda o: torch.optim.lr_scheduler.StepLR(o, 3, gamma=0.3)),
+    "rmsprop cosine": (lambda p: RMSprop(p, lr=3e-3, momentum=0.5, weight_decay=1e-3),
+                       lambda p: torch.optim.RMSprop(p, lr=3e-3, momentum=0.5, weight_decay=1e-3),
+                       lambda o: CosineAnnealingLR(o, 4, eta_min=1e-4),
+                       lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, 4, eta_min=1e-4)),
+    "adamw cosine": (lambda p: AdamW(p, lr=0.01, weight_decay=0.1),
+                     lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.1),
+                     lambda o: CosineAnnealingLR(o, 5), lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, 5)),
+}
+
+
+@pytest.mark.parametrize("name", list(TWINS))
+def test_fit_with_a_schedule_is_in_step_with_its_torch_twin(name):
+    """md.fit with md.optim's schedule against fit's own loop (train.run) driving a torch.nn twin, torch.optim
+    and torch.optim.lr_scheduler: the same lrs bit for bit, the same error counts, losses and weights to 1e-9."""
+    from minidl.lab.reference import TorchStep, to_torch, torch_criterion
+    from minidl.training.train import run
+    make_opt, make_topt, make_sched, make_tsched = TWINS[name]
+    model, _, train, test = setup(n=300, dtype=torch.float64)
+    twin = to_torch(model)
+    opt, topt = make_opt(model.parameters()), make_topt(list(twin.parameters()))
+    sched, tsched = make_sched(opt), make_tsched(topt)
+    h = fit(model, CrossEntropyLoss(), opt, train, test, epochs=9, batch_size=64, generator=3, scheduler=sched)
+    (x, y), (tx, ty) = train, test
+    r = run(TorchStep(twin, torch_criterion(CrossEntropyLoss()), topt), (x, y, y), (tx, ty, ty), epochs=9,
+            batch_size=64, shuffle=True, generator=3, callbacks=(), progress=False, log=None, log_every=1,
+            history=History(), check_finite=True, model=twin, where="twin", scheduler=tsched)
+    assert h.lr == r.lr and len(set(h.lr)) > 2 and sched.get_last_lr() == tsched.get_last_lr()
+    assert h.train_error == r.train_error and h.test_error == r.test_error
+    for a, b in zip(h.train_loss + h.test_loss, r.train_loss + r.test_loss, strict=True):
+        assert abs(a - b) <= 1e-9, (a, b)
+    weights = [p.data for p in model.parameters()]
+    assert max(float((w - t.detach()).abs().max()) for w, t in zip(weights, twin.parameters(), strict=True)) <= 1e-9
+    assert h.train_loss[-1] < 0.8 * h.train_loss[0]                   # it did train
+
+
 def test_fit_with_a_schedule_equals_stepping_it_by_hand_after_each_epoch():
     """fit(epochs=6, scheduler=s) is fit(epochs=1) then s.step(), six times; and differs from no schedule."""
     runs = []
