@@ -41,12 +41,13 @@ def _as_tensor(value: Any) -> Any:
 
 
 def _factor(ratio: float) -> str:
-    """How a constant ratio answer/expected reads: 2× too large, 4× too small, -0.5× the expected value."""
-    if ratio > 1:
-        return f"everything is {ratio:.4g}× too large (a missing or extra factor?)"
-    if 0 < ratio < 1:
-        return f"everything is {1 / ratio:.4g}× too small (a missing or extra factor?)"
-    return f"everything is {ratio:.4g}× the expected value (a wrong sign and a factor?)"
+    """How a constant ratio answer/expected reads: 2× too large, 4× too small (never "0.25× too large"),
+    and the same with "and of the wrong sign" for a negative ratio."""
+    size = abs(ratio)
+    text = f"{size:.4g}× too large" if size > 1 else f"{1 / size:.4g}× too small" if size < 1 else "the right size"
+    if ratio < 0:
+        return f"everything is {text} and of the wrong sign (a sign and a factor?)"
+    return f"everything is {text} (a missing or extra factor?)"
 
 
 def _number(v: float) -> str:
@@ -231,7 +232,7 @@ def check_module(module_class: Callable[..., Any], reference_class: Callable[...
             torch.manual_seed(trial)
             ours = module_class(*args).double()
         except Exception as e:
-            print(raised(e, f"{name}(*{tuple(args)})"))
+            print(raised(e, f"{name}({', '.join(repr(a) for a in args)})"))
             return False
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(100 + trial)

@@ -28,7 +28,8 @@ def test_hints():
     assert "everything is 2× too large" in diagnose("g", 2 * e, e, 1e-8, 1e-6)
     assert "everything is 4× too small" in diagnose("g", e / 4, e, 1e-8, 1e-6)
     assert "too large" not in diagnose("g", e / 4, e, 1e-8, 1e-6)
-    assert "everything is -2× the expected value" in diagnose("g", -2 * e, e, 1e-8, 1e-6)
+    assert "everything is 2× too large and of the wrong sign" in diagnose("g", -2 * e, e, 1e-8, 1e-6)
+    assert "everything is 4× too small and of the wrong sign" in diagnose("g", -e / 4, e, 1e-8, 1e-6)
     assert "not computed yet" in diagnose("g", None, e, 1e-8, 1e-6)
     assert "expected a torch.Tensor" in diagnose("g", [1], e, 1e-8, 1e-6)
     assert "a sum over the wrong dimension" in diagnose("g", e.sum(0), e, 1e-8, 1e-6)
@@ -241,3 +242,13 @@ def test_ratios_below_one_read_too_small_and_above_one_too_large():
         assert f"everything is {text}" in message
         assert ("too large" in message) == (factor > 1) and ("too small" in message) == (factor < 1)
         assert "0.25×" not in message and "0.5×" not in message
+
+
+def test_check_module_names_a_constructor_that_raises_with_its_arguments(capsys):
+    class NeedsThree(md.Linear):
+        def __init__(self, a, b, c):
+            super().__init__(a, b)
+
+    assert not check_module(NeedsThree, md.Linear, SHAPES, args=(3, 4))
+    out = capsys.readouterr().out
+    assert out.startswith("✗ NeedsThree(3, 4) raised TypeError: ") and "*(" not in out
