@@ -20,7 +20,7 @@ from ..framework import layers as L
 from ..framework import losses
 from ..framework import normalization as N
 from ..framework.module import Module, Sequential
-from ..framework.optim import SGD, Adam, Optimizer
+from ..framework.optim import SGD, Adam, AdamW, Optimizer, RMSprop
 
 
 def _simple_pairs(nn: Any) -> list[tuple[type, Any, Any]]:
@@ -123,7 +123,7 @@ def torch_criterion(criterion: losses.Loss) -> Any:
 
 
 def torch_optimizer(optimizer: Optimizer, torch_model: Any) -> Any:
-    """torch.optim.SGD / Adam over torch_model's parameters with the same hyperparameters.
+    """torch.optim.SGD / RMSprop / Adam / AdamW over torch_model's parameters with the same hyperparameters.
 
     The parameters are matched by position, so build ``torch_model`` with ``to_torch``.
     """
@@ -139,11 +139,11 @@ def torch_optimizer(optimizer: Optimizer, torch_model: Any) -> Any:
         n = len(g["params"])
         torch_groups.append({**{k: v for k, v in g.items() if k != "params"}, "params": params[i:i + n]})
         i += n
-    if isinstance(optimizer, SGD):
-        return optim.SGD(torch_groups, lr=groups[0]["lr"], foreach=False)
-    if isinstance(optimizer, Adam):
-        return optim.Adam(torch_groups, lr=groups[0]["lr"], foreach=False)
-    raise TypeError(f"torch_optimizer: no torch.optim equivalent for {type(optimizer).__name__}")
+    # the exact type: AdamW subclasses Adam (as in torch) but is not Adam's twin, nor is a learner's subclass
+    twins = {SGD: optim.SGD, RMSprop: optim.RMSprop, Adam: optim.Adam, AdamW: optim.AdamW}
+    if type(optimizer) not in twins:
+        raise TypeError(f"torch_optimizer: no torch.optim equivalent for {type(optimizer).__name__}")
+    return twins[type(optimizer)](torch_groups, lr=groups[0]["lr"], foreach=False)
 
 
 class TorchStep:

@@ -429,12 +429,15 @@ TWINS = {   # minidl optimizer and schedule, the same in torch
 def test_fit_with_a_schedule_is_in_step_with_its_torch_twin(name):
     """md.fit with md.optim's schedule against fit's own loop (train.run) driving a torch.nn twin, torch.optim
     and torch.optim.lr_scheduler: the same lrs bit for bit, the same error counts, losses and weights to 1e-9."""
-    from minidl.lab.reference import TorchStep, to_torch, torch_criterion
+    from minidl.lab.reference import TorchStep, to_torch, torch_criterion, torch_optimizer
     from minidl.training.train import run
     make_opt, make_topt, make_sched, make_tsched = TWINS[name]
     model, _, train, test = setup(n=300, dtype=torch.float64)
     twin = to_torch(model)
     opt, topt = make_opt(model.parameters()), make_topt(list(twin.parameters()))
+    made = torch_optimizer(opt, twin)                    # the lab's twin: the same class, the same hyperparameters
+    assert type(made) is type(topt) and made.param_groups[0].keys() >= set(opt.param_groups[0]) and all(
+        made.param_groups[0][k] == v for k, v in opt.param_groups[0].items() if k != "params")
     sched, tsched = make_sched(opt), make_tsched(topt)
     h = fit(model, CrossEntropyLoss(), opt, train, test, epochs=9, batch_size=64, generator=3, scheduler=sched)
     (x, y), (tx, ty) = train, test
