@@ -4,8 +4,8 @@ The package has floors, and imports only go down (tests/unit/test_layers_of_the_
 
     framework/   module, layers, normalization, activations, losses, optim, init, gradcheck, checks
     training/    data, models (the builder from names), train (the step and fit), fast (the compiled
-                 step), metrics, history, serialization
-    tools/       viz, cli, exercises, show
+                 step), lr_finder, diagnostics, metrics, history, serialization
+    tools/       viz, cli, exercises, show, graph
     playground/  app, controls, run, slices, learner, state, settings, views, export
     lab/         reference (the torch twin), experiments, report, sweep, build_checks
 
@@ -41,13 +41,13 @@ __all__ = [
     "fit", "evaluate", "predict", "accuracy", "build_mlp", "History", "StopTraining", "Diagnostics",
     "lr_range_test", "LRRangeTest",
     "gradcheck", "GradcheckReport", "GradcheckError", "save", "load",
-    "viz", "reference", "playground", "exercises",
+    "viz", "reference", "playground", "exercises", "graph",
 ]
 
 # md.<name> -> the module, imported on first use (matplotlib, widgets, torch.nn stay unloaded until then)
 _LAZY = {"viz": "minidl.tools.viz", "cli": "minidl.tools.cli", "exercises": "minidl.tools.exercises",
-         "show": "minidl.tools.show", "playground": "minidl.playground", "reference": "minidl.lab.reference",
-         "experiments": "minidl.lab.experiments", "report": "minidl.lab.report"}
+         "show": "minidl.tools.show", "graph": "minidl.tools.graph", "playground": "minidl.playground",
+         "reference": "minidl.lab.reference", "experiments": "minidl.lab.experiments", "report": "minidl.lab.report"}
 
 
 def __getattr__(name: str) -> Any:
