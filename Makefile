@@ -10,14 +10,14 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ROOT_OK := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: setup lab playground test test-unit test-notebooks test-browser bench lint browser clean student grade
+.PHONY: setup lab playground test test-unit test-notebooks test-browser test-class site bench lint browser clean student grade
 
 # The venv is rebuilt only when the dependency files change. torch is pinned to the CPU
 # build in constraints.txt (a bare `torch` would pull a multi-GB CUDA build).
 # etc/jupyterlab-overrides.json: no "Jupyter news?" prompt or update check in a teaching setting.
 $(STAMP): pyproject.toml constraints.txt etc/jupyterlab-overrides.json
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e ".[notebooks,test,course]"
+	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e ".[notebooks,test,course,class]"
 	mkdir -p $(VENV)/share/jupyter/lab/settings
 	cp etc/jupyterlab-overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	touch $(STAMP)
@@ -48,6 +48,15 @@ test-notebooks: setup
 
 test-browser: setup browser
 	$(PYTEST) tests/browser
+
+# where the class is (issue 15): the hosted first cell, Binder, a JupyterHub with five learners, the website.
+# `make test` runs these too (they live under tests/class/); this target runs only them.
+test-class: setup browser
+	$(PYTEST) tests/class --durations=10
+
+# The executed series as a static website (Sphinx + myst-nb, offline): build/site/index.html
+site: setup
+	$(BIN)/python -m sphinx -q -b html site build/site
 
 bench: setup
 	$(BIN)/python benchmarks/run_all.py
