@@ -1,0 +1,183 @@
+"""Give every notebook its launch badges and its hosted first cell, from one place (issue 15).
+
+    python etc/class/hosted_cell.py notebooks/*.ipynb           insert or update, one line per notebook changed
+    python etc/class/hosted_cell.py --check notebooks/*.ipynb   exit 1 listing the notebooks that are not current
+
+What it writes, idempotently:
+
+* In the first markdown cell (a new one if the notebook has none before its first code cell), right under the
+  title, one line of badges: "Open in Colab" first, Binder (JupyterLab) second, and for notebook 10 a third that
+  opens the playground as a Voilà app on Binder. The line is found again by the Colab badge's image address.
+* A first code cell, tagged ``hosted-setup`` (cell id ``hosted-setup``) and starting with a comment that names
+  this script, placed just before the notebook's first code cell (so after otter's ``# ASSIGNMENT CONFIG`` raw
+  cell in 13 and 14, and ``torch.set_num_threads(1)`` stays in the next code cell). On a hosted service it runs
+  one pinned ``pip install``; everywhere else it does nothing: no output, no module imported (``os`` and ``sys``
+  are loaded in every Python before any cell runs), nothing run. Inserting it shifts the execution counts of
+  the code cells by one: a top-to-bottom run gives exactly that, since the cell has no output.
+
+The repository's address is read from ``[project.urls] Repository`` in pyproject.toml, its one home.
+
+Why the install command is what it is (the complaint learners make most about hosted notebooks is "it no longer
+runs there" after a pinned install fought the service's own packages: d2l #2474, #2546, #2659):
+
+* Detected, not asked: ``google.colab`` in ``sys.modules`` (every Colab kernel has imported it before the first
+  cell runs), or Kaggle's ``KAGGLE_KERNEL_RUN_TYPE`` in the environment.
+* What the service already has is kept. Colab and Kaggle ship torch (a CUDA build, several GB: reinstalling it
+  costs minutes and the disk), numpy, matplotlib, tqdm, pillow and ipywidgets. So minidl is installed with
+  ``--no-deps``: its own ``torch>=2.13`` would otherwise make pip replace the service's torch whenever that is
+  older, and a numpy or matplotlib reinstalled under a running kernel needs a runtime restart (ipympl #587).
+* What must match is pinned, and only that. The notebooks must run against the minidl they were written for:
+  the repository at the tag of pyproject's version (``v0.1.0``), so the command changes only when the version
+  does (and ``--check`` then says which notebooks to regenerate). The widget packages must match the *front
+  end* that draws them, and on a hosted service that front end is the service's own (Colab's widget manager,
+  not JupyterLab): the ipywidgets the service preinstalls is the one its front end speaks, so pinning ours
+  (8.1.9, which matches JupyterLab's jupyterlab_widgets 3.0.17) would be exactly the install that breaks it
+  (Colab rendered no checkbox with ipywidgets 8.0: colabtools #3020). The playground uses core widgets only
+  there: ipympl's front end is broken on Colab (colabtools #5155, #5425), so ``Playground(canvas="auto")``
+  draws PNG frames in an ``ipywidgets.Image`` (minidl/playground/app.py) and ipympl is not installed.
+* Assumptions, to check when the repository is published: the tag ``v<version>`` exists (the badges open
+  ``main``, so between releases a notebook on main may need what the tag lacks: tag a release before pointing
+  a class at the badges), and the service can reach GitHub and PyPI (Kaggle: "Internet on").
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[2]
+TAG = "hosted-setup"
+CELL_ID = "hosted-setup"
+BADGES_ID = "launch-badges"
+FIRST_LINE = "# Hosted setup (written by etc/class/hosted_cell.py): on Colab or Kaggle, install minidl."
+COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+BINDER_BADGE = "https://mybinder.org/badge_logo.svg"
+VOILA_BADGE = "https://img.shields.io/badge/playground-Voil%C3%A0%20on%20Binder-579ACA?logo=jupyter"
+PLAYGROUND = "10_playground.ipynb"
+
+
+def project(root: Path = ROOT) -> tuple[str, str, str]:
+    """(owner, name, version) from pyproject.toml: ``[project.urls] Repository`` and ``[project] version``."""
+    meta = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    url = meta.get("urls", {}).get("Repository", "")
+    m = re.fullmatch(r"https://github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?/?", url)
+    if not m:
+        raise ValueError(f"pyproject.toml [project.urls] Repository: expected https://github.com/<owner>/<name>, "
+                         f"got {url!r}")
+    return m.group(1), m.group(2), meta["version"]
+
+
+def install_command(root: Path = ROOT) -> list[str]:
+    """The one pip command the hosted cell runs, without the interpreter (the cell puts sys.executable first)."""
+    owner, name, version = project(root)
+    return ["-m", "pip", "install", "--quiet", "--no-deps",
+            f"minidl @ git+https://github.com/{owner}/{name}@v{version}"]
+
+
+def cell_source(root: Path = ROOT) -> str:
+    """The hosted cell's code: one pinned install on Colab or Kaggle, nothing anywhere else."""
+    *head, target = (f'"{a}"' for a in install_command(root))
+    return (f"{FIRST_LINE}\n"
+            "# Anywhere else (your machine, Binder, a hub) it does nothing: minidl is installed there already.\n"
+            "import os, sys\n"
+            'if "google.colab" in sys.modules or "KAGGLE_KERNEL_RUN_TYPE" in os.environ:\n'
+            "    import subprocess\n"
+            f"    subprocess.run([sys.executable, {', '.join(head)},\n"
+            f"                    {target}], check=True)")
+
+
+def badges(notebook: str, root: Path = ROOT) -> str:
+    """The markdown line of launch badges for ``notebooks/<notebook>``."""
+    owner, name, _ = project(root)
+    colab = f"https://colab.research.google.com/github/{owner}/{name}/blob/main/notebooks/{notebook}"
+    binder = f"https://mybinder.org/v2/gh/{owner}/{name}/HEAD"
+    line = (f"[![Open in Colab]({COLAB_BADGE})]({colab}) "
+            f"[![Launch on Binder]({BINDER_BADGE})]({binder}?labpath=notebooks/{notebook})")
+    if notebook == PLAYGROUND:
+        line += f" [![The playground as a Voilà app]({VOILA_BADGE})]({binder}?urlpath=voila/render/notebooks/{notebook})"
+    return line
+
+
+def _with_badges(text: str, line: str) -> str:
+    """``text`` with its badge line replaced by ``line``, or ``line`` inserted as a paragraph under its title."""
+    lines = text.split("\n")
+    for i, old in enumerate(lines):
+        if COLAB_BADGE in old:
+            return "\n".join(lines[:i] + [line] + lines[i + 1:])
+    title = next((i for i, old in enumerate(lines) if old.startswith("# ")), None)
+    if title is None:
+        return "\n".join([line, ""] + lines)
+    at = title + 2 if lines[title + 1:title + 2] == [""] else title + 1
+    block = ([] if lines[at - 1] == "" else [""]) + [line] + ([""] if at < len(lines) else [])
+    return "\n".join(lines[:at] + block + lines[at:])
+
+
+def update(nb: nbformat.NotebookNode, notebook: str, root: Path = ROOT) -> bool:
+    """Bring the badges and the hosted cell of ``nb`` (the notebook named ``notebook``) up to date; True if changed."""
+    cells = nb.cells
+    codes = [i for i, c in enumerate(cells) if c.cell_type == "code"]
+    hosted = [i for i in codes if TAG in cells[i].metadata.get("tags", [])]
+    if len(hosted) > 1:
+        raise ValueError(f"{notebook}: expected at most one cell tagged {TAG!r}, got {len(hosted)} (cells {hosted})")
+    changed = False
+    first_code = codes[0] if codes else len(cells)
+
+    md = next((i for i in range(first_code) if cells[i].cell_type == "markdown"), None)
+    line = badges(notebook, root)
+    if md is None:
+        top = next((i for i in range(first_code) if cells[i].cell_type != "raw"), first_code)
+        cells.insert(top, nbformat.v4.new_markdown_cell(line, id=BADGES_ID))
+        first_code += 1
+        hosted = [i + 1 for i in hosted]
+        changed = True
+    elif (new := _with_badges(cells[md].source, line)) != cells[md].source:
+        cells[md].source = new
+        changed = True
+
+    source = cell_source(root)
+    if hosted:
+        cell = cells[hosted[0]]
+        if hosted[0] != first_code:
+            raise ValueError(f"{notebook}: expected the {TAG!r} cell to be the first code cell, "
+                             f"got it at cell {hosted[0]} after a code cell at {first_code}")
+        if cell.source != source or cell.outputs:
+            cell.source, cell.outputs = source, []
+            changed = True
+        return changed
+    cell = nbformat.v4.new_code_cell(source, id=CELL_ID)
+    cell.metadata["tags"] = [TAG]
+    cell.execution_count = 1
+    for c in cells:
+        if c.cell_type == "code" and c.execution_count is not None:
+            c.execution_count += 1
+    cells.insert(first_code, cell)
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("notebooks", nargs="+", type=Path)
+    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 listing the stale notebooks")
+    args = parser.parse_args(argv)
+    stale = []
+    for path in args.notebooks:
+        raw = path.read_text(encoding="utf-8")
+        nb = nbformat.reads(raw, as_version=nbformat.NO_CONVERT)
+        if not update(nb, path.name):
+            continue
+        stale.append(path)
+        if args.check:
+            print(f"{path}: the launch badges or the {TAG!r} cell are missing or out of date")
+        else:
+            path.write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
+            print(f"{path}: badges and {TAG!r} cell written")
+    return 1 if args.check and stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
