@@ -45,10 +45,10 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import tomllib
 from pathlib import Path
 
 import nbformat
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
 TAG = "hosted-setup"
@@ -99,7 +99,7 @@ def badges(notebook: str, root: Path = ROOT) -> str:
     line = (f"[![Open in Colab]({COLAB_BADGE})]({colab}) "
             f"[![Launch on Binder]({BINDER_BADGE})]({binder}?labpath=notebooks/{notebook})")
     if notebook == PLAYGROUND:
-        line += f" [![The playground as a Voilà app]({VOILA_BADGE})]({binder}?urlpath=voila/render/notebooks/{notebook})"
+        line += f" [![Playground as a Voilà app]({VOILA_BADGE})]({binder}?urlpath=voila/render/notebooks/{notebook})"
     return line
 
 
