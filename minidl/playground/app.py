@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import importlib.util
+import sys
 import time
 import traceback
 from dataclasses import replace
@@ -46,6 +47,18 @@ from .run import Data, DataSpec, MinidlRun, Run
 from .settings import Settings, inside
 from .state import Frame, capture
 from .views import Views
+
+
+def auto_canvas() -> str:
+    """The canvas "auto" picks: "image" where ipympl's front end is broken or absent, else "ipympl".
+
+    Broken: Google Colab (its kernel has imported ``google.colab``), whose front end stopped drawing ipympl
+    figures in 2025 (googlecolab/colabtools #5155, #5425) while core widgets, an Image among them, still work.
+    Absent: ipympl not installed (the hosted first cell of the notebooks does not install it).
+    """
+    if "google.colab" in sys.modules:
+        return "image"
+    return "ipympl" if importlib.util.find_spec("ipympl") else "image"
 
 
 def _guarded(method: Any) -> Any:
@@ -73,9 +86,9 @@ class Playground(Controls):
     def __init__(self, *, framework: Any = None, fps: float = 5.0, slice_seconds: float = 0.03,
                  canvas: str = "auto"):
         """canvas: "ipympl" (the Figure's own canvas widget, zoom and pan), "image" (PNG frames in an
-        ipywidgets.Image, no front-end extension needed) or "auto" (ipympl where it is installed)."""
+        ipywidgets.Image, no front-end extension needed) or "auto" (see auto_canvas)."""
         if canvas == "auto":
-            canvas = "ipympl" if importlib.util.find_spec("ipympl") else "image"
+            canvas = auto_canvas()
         if canvas not in ("ipympl", "image"):
             raise ValueError(f"Playground: canvas must be 'auto', 'ipympl' or 'image', got {canvas!r}")
         self.framework = None if framework is None else Framework.of(framework)

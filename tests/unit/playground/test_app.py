@@ -3,8 +3,11 @@
 import asyncio
 import base64
 import concurrent.futures
+import importlib.util
 import io
 import re
+import sys
+import types
 
 import numpy as np
 import pytest
@@ -12,6 +15,7 @@ import torch
 
 import minidl as md
 from minidl.playground import Playground
+from minidl.playground.app import auto_canvas
 from minidl.playground.views import Views
 
 
@@ -293,6 +297,23 @@ def test_an_unknown_canvas_is_refused():
         Playground(canvas="svg")
     with pytest.raises(ValueError, match="Views: canvas must be 'image' or 'ipympl', got 'svg'"):
         Views(2, canvas="svg")
+
+
+def test_auto_draws_png_frames_on_colab_whose_ipympl_front_end_is_broken(monkeypatch):
+    """A kernel that has imported google.colab gets the image canvas, though ipympl is installed here."""
+    assert importlib.util.find_spec("ipympl") is not None, "ipympl missing: this test could not tell the two apart"
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    app = Playground()
+    assert app.canvas == "image" and app.image is not None
+    assert app.image in app.widget.children[1].children and app.image.value[:8] == b"\x89PNG\r\n\x1a\n"
+    monkeypatch.delitem(sys.modules, "google.colab")
+    assert auto_canvas() == "ipympl"
+
+
+def test_auto_falls_back_to_the_image_canvas_without_ipympl(monkeypatch):
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ipympl" else find_spec(name, *a))
+    assert auto_canvas() == "image"
 
 
 # -- the compiled / readable toggle ------------------------------------------------------------------------------
