@@ -43,11 +43,11 @@ runs there" after a pinned install fought the service's own packages: d2l #2474,
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from pathlib import Path
 
-import nbformat
 import tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,26 +117,36 @@ def _with_badges(text: str, line: str) -> str:
     return "\n".join(lines[:at] + block + lines[at:])
 
 
-def update(nb: nbformat.NotebookNode, notebook: str, root: Path = ROOT) -> bool:
-    """Bring the badges and the hosted cell of ``nb`` (the notebook named ``notebook``) up to date; True if changed."""
-    cells = nb.cells
-    codes = [i for i, c in enumerate(cells) if c.cell_type == "code"]
-    hosted = [i for i in codes if TAG in cells[i].metadata.get("tags", [])]
+def _text(cell: dict) -> str:
+    return "".join(cell["source"])
+
+
+def _lines(text: str) -> list[str]:
+    """A cell's source as .ipynb files store it (nbformat's own split)."""
+    return text.splitlines(keepends=True)
+
+
+def update(nb: dict, notebook: str, root: Path = ROOT) -> bool:
+    """Bring the badges and the hosted cell of ``nb`` (the notebook named ``notebook``, as its JSON) up to date;
+    True if anything changed."""
+    cells = nb["cells"]
+    codes = [i for i, c in enumerate(cells) if c["cell_type"] == "code"]
+    hosted = [i for i in codes if TAG in cells[i]["metadata"].get("tags", [])]
     if len(hosted) > 1:
         raise ValueError(f"{notebook}: expected at most one cell tagged {TAG!r}, got {len(hosted)} (cells {hosted})")
     changed = False
     first_code = codes[0] if codes else len(cells)
 
-    md = next((i for i in range(first_code) if cells[i].cell_type == "markdown"), None)
+    md = next((i for i in range(first_code) if cells[i]["cell_type"] == "markdown"), None)
     line = badges(notebook, root)
     if md is None:
-        top = next((i for i in range(first_code) if cells[i].cell_type != "raw"), first_code)
-        cells.insert(top, nbformat.v4.new_markdown_cell(line, id=BADGES_ID))
+        top = next((i for i in range(first_code) if cells[i]["cell_type"] != "raw"), first_code)
+        cells.insert(top, {"cell_type": "markdown", "id": BADGES_ID, "metadata": {}, "source": _lines(line)})
         first_code += 1
         hosted = [i + 1 for i in hosted]
         changed = True
-    elif (new := _with_badges(cells[md].source, line)) != cells[md].source:
-        cells[md].source = new
+    elif (new := _with_badges(_text(cells[md]), line)) != _text(cells[md]):
+        cells[md]["source"] = _lines(new)
         changed = True
 
     source = cell_source(root)
@@ -145,18 +155,21 @@ def update(nb: nbformat.NotebookNode, notebook: str, root: Path = ROOT) -> bool:
         if hosted[0] != first_code:
             raise ValueError(f"{notebook}: expected the {TAG!r} cell to be the first code cell, "
                              f"got it at cell {hosted[0]} after a code cell at {first_code}")
-        if cell.source != source or cell.outputs:
-            cell.source, cell.outputs = source, []
+        if _text(cell) != source or cell["outputs"]:
+            cell["source"], cell["outputs"] = _lines(source), []
             changed = True
         return changed
-    cell = nbformat.v4.new_code_cell(source, id=CELL_ID)
-    cell.metadata["tags"] = [TAG]
-    cell.execution_count = 1
     for c in cells:
-        if c.cell_type == "code" and c.execution_count is not None:
-            c.execution_count += 1
-    cells.insert(first_code, cell)
+        if c["cell_type"] == "code" and c.get("execution_count") is not None:
+            c["execution_count"] += 1
+    cells.insert(first_code, {"cell_type": "code", "execution_count": 1, "id": CELL_ID,
+                              "metadata": {"tags": [TAG]}, "outputs": [], "source": _lines(source)})
     return True
+
+
+def write(nb: dict) -> str:
+    """The notebook's file text, as nbformat writes it (so an unchanged cell keeps its bytes)."""
+    return json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -166,15 +179,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     stale = []
     for path in args.notebooks:
-        raw = path.read_text(encoding="utf-8")
-        nb = nbformat.reads(raw, as_version=nbformat.NO_CONVERT)
+        nb = json.loads(path.read_text(encoding="utf-8"))
         if not update(nb, path.name):
             continue
         stale.append(path)
         if args.check:
             print(f"{path}: the launch badges or the {TAG!r} cell are missing or out of date")
         else:
-            path.write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
+            path.write_text(write(nb), encoding="utf-8")
             print(f"{path}: badges and {TAG!r} cell written")
     return 1 if args.check and stale else 0
 
