@@ -54,9 +54,10 @@ test-browser: setup browser
 test-class: setup browser
 	$(PYTEST) tests/class --durations=10
 
-# The executed series as a static website (Sphinx + myst-nb, offline): build/site/index.html
+# The executed series as a static website (Sphinx + myst-nb, offline, nothing re-executed): build/site/index.html
+# site/conf.py says how; a warning (a broken link between notebooks) fails the build.
 site: setup
-	$(BIN)/python -m sphinx -q -b html site build/site
+	$(BIN)/python -m sphinx -q -W --keep-going -b html site build/site
 
 bench: setup
 	$(BIN)/python benchmarks/run_all.py
