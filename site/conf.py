@@ -41,7 +41,7 @@ myst_heading_anchors = 3
 suppress_warnings = ["myst.header"]                    # the notebooks go from # to ###: their style
 
 html_theme = "alabaster"
-html_theme_options = {"page_width": "1180px", "sidebar_width": "230px", "show_relbars": True}
+html_theme_options = {"page_width": "1320px", "sidebar_width": "220px", "show_relbars": True}
 html_static_path = ["_static"]
 html_css_files = ["minidl.css"]
 html_sidebars = {"**": ["about.html", "navigation.html", "relations.html", "searchbox.html"]}

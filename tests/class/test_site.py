@@ -23,6 +23,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "etc" / "class"))
+import hosted_cell  # noqa: E402
 import site_links  # noqa: E402
 
 pytestmark = pytest.mark.browser
@@ -164,6 +165,10 @@ def test_log_softmax_page_math_figures_and_source(reader, server):
     check_figures(page, at_least=3)
     check_sources(page, server, ["minidl.framework.losses", "minidl.framework.activations"])
     shot(page, "05-math", page.locator("div.math").first)
+    page.locator("aside.minidl-source a", has_text="minidl.framework.losses").click()
+    page.wait_for_load_state("load")
+    assert page.locator("div.highlight").count() == 1 and "class CrossEntropyLoss" in page.locator("div.body").inner_text()
+    shot(page, "source-losses")
 
 
 def test_training_page_widget_still_and_launch_link(reader, server):
@@ -218,3 +223,34 @@ def test_every_page_loads_only_from_the_site_and_every_widget_is_a_still(site):
         assert text.count('<figure class="minidl-widget-still">') == views, nb.name
         assert VIEW not in text, nb.name
         assert '<aside class="minidl-source">' in text, f"{nb.name}: no minidl source box"
+
+
+@pytest.fixture(scope="module")
+def hosted_site(tmp_path_factory):
+    """A site of two notebooks as etc/class/hosted_cell.py leaves them: a hosted-setup cell and launch badges."""
+    tmp = tmp_path_factory.mktemp("hosted")
+    (tmp / "src" / "notebooks").mkdir(parents=True)
+    for name in ("05_log_softmax_and_cross_entropy.ipynb", "10_playground.ipynb"):
+        nb = json.loads((ROOT / "notebooks" / name).read_text(encoding="utf-8"))
+        hosted_cell.update(nb, name)
+        (tmp / "src" / "notebooks" / name).write_text(json.dumps(nb), encoding="utf-8")
+    (tmp / "src" / "index.md").write_text("# two notebooks\n\n```{toctree}\n:glob:\n\nnotebooks/*\n```\n")
+    run = subprocess.run([sys.executable, "-m", "sphinx", "-q", "-b", "html", "-c", str(ROOT / "site"), str(tmp / "src"),
+                          str(tmp / "html")], cwd=ROOT, capture_output=True, text=True)    # other notebooks missing: no -W
+    if run.returncode:
+        pytest.fail(f"sphinx exited {run.returncode}:\n{run.stderr[-3000:]}")
+    return tmp / "html"
+
+
+def test_hosted_setup_cell_hidden_and_badges_kept_as_links(hosted_site):
+    for name in ("05_log_softmax_and_cross_entropy", "10_playground"):
+        text = (hosted_site / "notebooks" / f"{name}.html").read_text(encoding="utf-8")
+        assert hosted_cell.FIRST_LINE.split(":")[0].lstrip("# ") not in text, f"{name}: the hosted-setup cell shows"
+        assert "google.colab" not in text, f"{name}: the hosted-setup cell shows"
+        refs = _Refs()
+        refs.feed(text)
+        assert [u for u in refs.loads if re.match(r"(https?:)?//", u)] == [], f"{name}: a badge image loads from outside"
+        for label, url in [("Open in Colab", "https://colab.research.google.com/github/"),
+                           ("Launch on Binder", site_links.binder(f"{name}.ipynb"))]:
+            assert re.search(f'<a class="reference external" href="{re.escape(url)}[^"]*">'
+                             f'<span class="minidl-badge-text">{label}</span></a>', text), f"{name}: no {label} link"
