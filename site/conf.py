@@ -17,8 +17,8 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "etc" / "class"))
 
 import site_inplace  # noqa: E402
-import site_links    # noqa: E402
-import site_series   # noqa: E402
+import site_links  # noqa: E402
+import site_series  # noqa: E402
 import site_sources  # noqa: E402
 import site_widgets  # noqa: E402
 

@@ -7,9 +7,8 @@ target back to the document `notebooks/09_…` before references are resolved.
 
 import pathlib
 
-from sphinx import addnodes
-
 import site_links
+from sphinx import addnodes
 
 NOTEBOOKS = site_links.ROOT / "notebooks"
 

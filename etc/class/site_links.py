@@ -20,7 +20,8 @@ def repository(pyproject: pathlib.Path = ROOT / "pyproject.toml") -> str:
         found = re.search(r'^Repository\s*=\s*"([^"]+)"', text, re.MULTILINE)
         url = found and found.group(1)
     if not url or not re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+/?", url):
-        raise ValueError(f"{pyproject}: [project.urls] Repository must be https://github.com/<owner>/<repo>, got {url!r}")
+        raise ValueError(f"{pyproject}: [project.urls] Repository: expected https://github.com/<owner>/<repo>, "
+                         f"got {url!r}")
     return url.rstrip("/")
 
 

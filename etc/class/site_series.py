@@ -7,11 +7,10 @@ grouping is the README's: 00–12 the series, 13–15 the build track, 16–20 g
 import json
 import pathlib
 
+import site_links
 from docutils import nodes
 from docutils.parsers.rst import Directive
 from sphinx import addnodes
-
-import site_links
 
 NOTEBOOKS = site_links.ROOT / "notebooks"
 GROUPS = [("The series", range(0, 13), "derive each piece, check it in numbers, draw it"),
@@ -20,7 +19,7 @@ GROUPS = [("The series", range(0, 13), "derive each piece, check it in numbers, 
 
 
 def title(notebook: pathlib.Path) -> str:
-    """A notebook's title: its first markdown heading without the number, e.g. 'The playground: train a network live'."""
+    """A notebook's title: its first markdown heading without the number ('The playground: train a network live')."""
     for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
         if cell["cell_type"] == "markdown":
             for line in "".join(cell["source"]).splitlines():

@@ -18,9 +18,8 @@ import json
 import pathlib
 import re
 
-from docutils import nodes
-
 import site_links
+from docutils import nodes
 
 ROOT = site_links.ROOT
 PACKAGE = ROOT / "minidl"
@@ -84,7 +83,7 @@ def source_file(module: str) -> pathlib.Path | None:
 
 
 def page_of(path: pathlib.Path) -> str:
-    """The site page (no suffix) showing a file of minidl/: minidl/framework/layers.py -> _source/minidl/framework/layers."""
+    """The site page (no suffix) showing a file of minidl/: minidl/training/data.py -> _source/minidl/training/data."""
     return f"{PREFIX}/{path.relative_to(ROOT).with_suffix('').as_posix()}"
 
 
@@ -111,8 +110,8 @@ def add_source_box(app, doctree):
     up = "../" * docname.count("/")
     links = []
     for module in modules_used(app.env.doc2path(docname).resolve()):
-        path = source_file(module)
-        links.append(f'<a class="minidl-source-link" href="{up}{page_of(path)}.html"><code>{html.escape(module)}</code></a>')
+        href = f"{up}{page_of(source_file(module))}.html"
+        links.append(f'<a class="minidl-source-link" href="{href}"><code>{html.escape(module)}</code></a>')
     if not links:
         return
     box = nodes.raw("", '<aside class="minidl-source"><b>minidl source used here:</b> ' + " · ".join(links)

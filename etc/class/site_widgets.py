@@ -16,9 +16,8 @@ import html
 import json
 import re
 
-from docutils import nodes
-
 import site_links
+from docutils import nodes
 
 VIEW = "application/vnd.jupyter.widget-view+json"
 STATE = "application/vnd.jupyter.widget-state+json"
