@@ -30,7 +30,6 @@ html_title = "minidl: a deep-learning framework you can read"
 
 extensions = ["myst_nb", "sphinx-mathjax-offline"]
 exclude_patterns = ["notebooks/results/**", "**/.ipynb_checkpoints", "_build"]
-templates_path = ["_templates"]
 
 nb_execution_mode = "off"
 nb_ipywidgets_js = {}                                  # no widget JavaScript (it would come from a CDN)

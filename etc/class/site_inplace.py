@@ -16,11 +16,13 @@ NOTEBOOKS = site_links.ROOT / "notebooks"
 def link(srcdir: pathlib.Path) -> None:
     """Make `srcdir/notebooks` point at the repository's notebooks/ (a fresh clone has no link yet)."""
     here = srcdir / "notebooks"
-    if here.is_symlink() and here.resolve() == NOTEBOOKS.resolve():
-        return
-    if here.exists() or here.is_symlink():
+    if not here.is_symlink() and not here.exists():
+        try:
+            here.symlink_to(pathlib.Path("..") / "notebooks", target_is_directory=True)
+        except FileExistsError:                        # a build started at the same moment made it
+            pass
+    if not (here.is_symlink() and here.resolve() == NOTEBOOKS.resolve()):
         raise RuntimeError(f"{here} exists and is not a link to {NOTEBOOKS}: remove it, make site links it")
-    here.symlink_to(pathlib.Path("..") / "notebooks", target_is_directory=True)
 
 
 def relink(app, doctree):

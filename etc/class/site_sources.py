@@ -12,7 +12,6 @@ import ast
 import functools
 import html
 import importlib
-import importlib.util
 import inspect
 import json
 import pathlib
@@ -72,14 +71,14 @@ def modules_used(notebook: pathlib.Path) -> tuple[str, ...]:
     cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
     code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
     homes = {module_of(name) for cell in code for name in _names(cell)}
-    return tuple(sorted(m for m in homes if m and not (source_file(m) or PACKAGE).name == "__init__.py"))
+    files = {m: source_file(m) for m in homes if m}
+    return tuple(sorted(m for m, path in files.items() if path and path.name != "__init__.py"))
 
 
 def source_file(module: str) -> pathlib.Path | None:
-    """The file of a minidl module, or None if it is not a file of this repository's minidl/."""
-    spec = importlib.util.find_spec(module)
-    path = pathlib.Path(spec.origin).resolve() if spec and spec.origin else None
-    return path if path and path.is_relative_to(PACKAGE) else None
+    """The file of this repository that holds a minidl module (found by name, wherever minidl was imported from)."""
+    base = ROOT.joinpath(*module.split("."))
+    return next((p for p in (base.with_suffix(".py"), base / "__init__.py") if p.is_file()), None)
 
 
 def page_of(path: pathlib.Path) -> str:
