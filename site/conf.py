@@ -5,9 +5,15 @@ fetched at build time, and this site must build offline from installed (pinned) 
 notebooks in place (`site/notebooks` is a symlink to ../notebooks, made here when missing, never committed)
 and does not execute them (`nb_execution_mode = "off"`): the committed outputs are the executed series, and
 nbval checks them. Math is MathJax from sphinx-mathjax-offline (copied into _static/, no CDN); the markdown
-cells' `$...$` and `$$...$$` are myst's dollarmath and amsmath. Widgets become a still and a launch link
-(etc/class/site_widgets.py), each notebook page links the minidl source it uses, shown as pages of the site
-(etc/class/site_sources.py), and the index's table is made from the notebooks (etc/class/site_series.py).
+cells' `$...$` and `$$...$$` are myst's dollarmath and amsmath.
+
+The pieces, one idea a file in etc/class/:
+  site_student.py  the notebooks are the instructor edition: solutions shown as their prompts, hidden tests out
+  site_widgets.py  a widget becomes the still it showed (from the saved widget state) and a launch link
+  site_sources.py  minidl's files as pages of the site, linked from each notebook that uses them
+  site_series.py   the index's table, made from the notebooks' own titles
+  site_inplace.py  the notebooks link, and links between notebooks kept inside the site
+  site_links.py    Binder and GitHub addresses, from pyproject's [project.urls] Repository
 """
 
 import pathlib
@@ -20,6 +26,7 @@ import site_inplace  # noqa: E402
 import site_links  # noqa: E402
 import site_series  # noqa: E402
 import site_sources  # noqa: E402
+import site_student  # noqa: E402, F401 (myst-nb imports it by name)
 import site_widgets  # noqa: E402
 
 site_inplace.link(HERE)                                # site/notebooks -> ../notebooks (made on a fresh clone)
@@ -32,6 +39,7 @@ extensions = ["myst_nb", "sphinx-mathjax-offline"]
 exclude_patterns = ["notebooks/results/**", "**/.ipynb_checkpoints", "_build"]
 
 nb_execution_mode = "off"
+nb_custom_formats = {".ipynb": "site_student.read"}    # what a learner may see: no solutions, no hidden tests
 nb_ipywidgets_js = {}                                  # no widget JavaScript (it would come from a CDN)
 nb_render_markdown_format = "myst"                     # text/markdown outputs may hold $math$ too
 nb_merge_streams = True

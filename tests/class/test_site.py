@@ -7,6 +7,7 @@ tests/artifacts/site-*.png.
 """
 
 import functools
+import html
 import html.parser
 import http.server
 import json
@@ -19,12 +20,15 @@ import threading
 import time
 import urllib.parse
 
+import nbformat
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "etc" / "class"))
 import hosted_cell  # noqa: E402
 import site_links  # noqa: E402
+
+from course.source import SOLUTION_TAG, solution_lines  # noqa: E402
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -258,3 +262,39 @@ def test_hosted_setup_cell_hidden_and_badges_kept_as_links(hosted_site):
                            ("Launch on Binder", site_links.binder(f"{name}.ipynb"))]:
             assert re.search(f'<a class="reference external" href="{re.escape(url)}[^"]*">'
                              f'<span class="minidl-badge-text">{label}</span></a>', text), f"{name}: no {label} link"
+
+
+def _code(line: str) -> str:
+    return line.split("  #")[0].strip()
+
+
+def secrets(nb: dict) -> set[str]:
+    """Lines (6+ characters) only a solution region, a `solution` markdown cell or a hidden test has: the
+    instructor edition shows them nowhere else (not in given code, not in the outputs of other cells)."""
+    cells = [c | {"source": "".join(c["source"])} for c in nb["cells"]]
+    hidden = {_code(line) for _, line in solution_lines(nbformat.from_dict({**nb, "cells": cells}))}
+    seen = set()
+    for c in (c for c in cells if c["cell_type"] != "raw"):       # otter's raw marker cells: never shown
+        inside = False
+        secret_cell = (SOLUTION_TAG in c["metadata"].get("tags", []) and c["cell_type"] == "markdown"
+                       or c["source"].lstrip().startswith("# HIDDEN"))
+        for line in c["source"].splitlines():
+            inside = inside or bool(re.match(r"\s*# BEGIN SOLUTION", line))
+            (hidden if secret_cell or inside or line.rstrip().endswith("# SOLUTION") else seen).add(_code(line))
+            inside = inside and not re.match(r"\s*# END SOLUTION", line)
+        if not re.search(r"# (BEGIN|END) SOLUTION|# SOLUTION\s*$", c["source"], re.MULTILINE) and not secret_cell:
+            for o in c.get("outputs", []):
+                text = "".join(o.get("text", "")) + "".join(o.get("data", {}).get("text/plain", ""))
+                seen.update(_code(line) for line in text.splitlines())
+    return {line for line in hidden - seen if len(line) >= 6}
+
+
+def test_no_solution_or_hidden_test_is_published(site):
+    found = {}
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        secret = secrets(json.loads(path.read_text(encoding="utf-8")))
+        page = re.sub(r"<[^>]+>", "", (site / "notebooks" / f"{path.stem}.html").read_text(encoding="utf-8"))
+        shown = {_code(html.unescape(line)) for line in page.splitlines()}
+        found[path.stem] = len(secret)
+        assert not secret & shown, f"{path.name}: the site shows {sorted(secret & shown)[:3]}"
+    assert found["13_build_your_framework"] > 50 and found["02_linear_layer"] > 0, found   # the check has teeth
