@@ -4,8 +4,9 @@ How this differs from mybinder.org (repo2docker), honestly:
 * repo2docker makes a conda environment with the Python of runtime.txt and its own Jupyter stack, in a container;
   here it is `python3.11 -m venv` (no --system-site-packages: a missing dependency must show) on this machine.
 * PyTorch's CPU index in requirements.txt is unreachable here (only PyPI is): pip is told not to wait for it
-  (PIP_RETRIES=0, a 5 s timeout) and finds the very same file, torch-2.13.0+cpu for Python 3.11, on this machine's
-  disk (pip's configured find-links). The pin `torch==2.13.0+cpu` is resolved as it would be on Binder.
+  (one retry, a 5 s timeout; the name does not even resolve, so each try fails at once) and finds the very same
+  file, torch-2.13.0+cpu for Python 3.11, on this machine's disk (pip's configured find-links). The pin
+  `torch==2.13.0+cpu` is resolved as on Binder; only where the wheel comes from differs.
 * The repository is a copy of the files git tracks or would track (a clone, as repo2docker starts from), so the
   editable install and the notebook's run write nothing into the work tree.
 * pip's cache is the user's, as for any pip run: warm after the first build. `--no-compile` spares the .pyc files
@@ -71,7 +72,7 @@ def clean_env(venv):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("JUPYTER", "VIRTUAL_ENV", "PYTHON", "CONDA")) and k != "MPLBACKEND"}
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
-    env.update(PIP_RETRIES="0", PIP_TIMEOUT="5", PIP_DEFAULT_TIMEOUT="5", PIP_DISABLE_PIP_VERSION_CHECK="1")
+    env.update(PIP_RETRIES="1", PIP_TIMEOUT="5", PIP_DEFAULT_TIMEOUT="5", PIP_DISABLE_PIP_VERSION_CHECK="1")
     return env
 
 
