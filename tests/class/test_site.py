@@ -24,7 +24,7 @@ import nbformat
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "etc" / "class"))
+sys.path[:0] = [str(ROOT / "etc" / "class"), str(ROOT)]           # the site's helpers; course/ (not installed)
 import hosted_cell  # noqa: E402
 import site_links  # noqa: E402
 
