@@ -233,15 +233,15 @@ def test_every_page_loads_only_from_the_site_and_every_widget_is_a_still(site):
 
 @pytest.fixture(scope="module")
 def hosted_site(tmp_path_factory):
-    """A site of two notebooks as etc/class/hosted_cell.py leaves them: a hosted-setup cell and launch badges."""
+    """A site of notebook 10 as etc/class/hosted_cell.py leaves it: a hosted-setup cell and three launch badges."""
     tmp = tmp_path_factory.mktemp("hosted")
     (tmp / "src" / "notebooks").mkdir(parents=True)
-    for name in ("05_log_softmax_and_cross_entropy.ipynb", "10_playground.ipynb"):
+    for name in ("10_playground.ipynb",):
         nb = json.loads((ROOT / "notebooks" / name).read_text(encoding="utf-8"))
         hosted_cell.update(nb, name)
         (tmp / "src" / "notebooks" / name).write_text(json.dumps(nb), encoding="utf-8")
-    (tmp / "src" / "index.md").write_text("# two notebooks\n\n```{toctree}\n:glob:\n\nnotebooks/*\n```\n")
-    # no -W: their links to the other notebooks dangle here
+    (tmp / "src" / "index.md").write_text("# notebook 10\n\n```{toctree}\n:glob:\n\nnotebooks/*\n```\n")
+    # no -W: its links to the other notebooks dangle here
     run = subprocess.run([sys.executable, "-m", "sphinx", "-q", "-b", "html", "-c", str(ROOT / "site"),
                           str(tmp / "src"), str(tmp / "html")], cwd=ROOT, capture_output=True, text=True)
     if run.returncode:
@@ -250,7 +250,7 @@ def hosted_site(tmp_path_factory):
 
 
 def test_hosted_setup_cell_hidden_and_badges_kept_as_links(hosted_site):
-    for name in ("05_log_softmax_and_cross_entropy", "10_playground"):
+    for name in ("10_playground",):
         text = (hosted_site / "notebooks" / f"{name}.html").read_text(encoding="utf-8")
         assert hosted_cell.FIRST_LINE.split(":")[0].lstrip("# ") not in text, f"{name}: the hosted-setup cell shows"
         assert "google.colab" not in text, f"{name}: the hosted-setup cell shows"
@@ -259,7 +259,8 @@ def test_hosted_setup_cell_hidden_and_badges_kept_as_links(hosted_site):
         remote = [u for u in refs.loads if re.match(r"(https?:)?//", u)]
         assert remote == [], f"{name}: loads {remote} (a badge image?)"
         for label, url in [("Open in Colab", "https://colab.research.google.com/github/"),
-                           ("Launch on Binder", site_links.binder(f"{name}.ipynb"))]:
+                           ("Launch on Binder", site_links.binder(f"{name}.ipynb")),
+                           ("Playground as a Voilà app", "https://mybinder.org/v2/gh/")]:
             assert re.search(f'<a class="reference external" href="{re.escape(url)}[^"]*">'
                              f'<span class="minidl-badge-text">{label}</span></a>', text), f"{name}: no {label} link"
 
