@@ -10,10 +10,12 @@ What it writes, idempotently:
   opens the playground as a Voilà app on Binder. The line is found again by the Colab badge's image address.
 * A first code cell, tagged ``hosted-setup`` (cell id ``hosted-setup``) and starting with a comment that names
   this script, placed just before the notebook's first code cell (so after otter's ``# ASSIGNMENT CONFIG`` raw
-  cell in 13 and 14, and ``torch.set_num_threads(1)`` stays in the next code cell). On a hosted service it runs
-  one pinned ``pip install``; everywhere else it does nothing: no output, no module imported (``os`` and ``sys``
-  are loaded in every Python before any cell runs), nothing run. Inserting it shifts the execution counts of
-  the code cells by one: a top-to-bottom run gives exactly that, since the cell has no output.
+  cell in 13 and 14, and ``torch.set_num_threads(1)`` stays in the next code cell). On a hosted service it clones
+  the collection at the pinned tag (once), runs one ``pip install`` of minidl from that checkout and moves the
+  kernel into its ``notebooks/`` folder, where the files some notebooks read beside them are (11 and 12 read
+  ``results/``, 10 and 15 use the ``my_framework.py`` that notebook 13 writes); everywhere else it does nothing:
+  no output, no module imported (``os`` and ``sys`` are loaded in every Python before any cell runs).
+  Inserting it shifts the execution counts of the code cells by one: a top-to-bottom run gives exactly that, since the cell has no output.
 
 The repository's address is read from ``[project.urls] Repository`` in pyproject.toml, its one home.
 
@@ -54,7 +56,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TAG = "hosted-setup"
 CELL_ID = "hosted-setup"
 BADGES_ID = "launch-badges"
-FIRST_LINE = "# Hosted setup (written by etc/class/hosted_cell.py): on Colab or Kaggle, install minidl."
+FIRST_LINE = "# Hosted setup (written by etc/class/hosted_cell.py): on Colab or Kaggle, fetch minidl at its tag."
 COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
 BINDER_BADGE = "https://mybinder.org/badge_logo.svg"
 VOILA_BADGE = "https://img.shields.io/badge/playground-Voil%C3%A0%20on%20Binder-579ACA?logo=jupyter"
@@ -72,23 +74,38 @@ def project(root: Path = ROOT) -> tuple[str, str, str]:
     return m.group(1), m.group(2), meta["version"]
 
 
-def install_command(root: Path = ROOT) -> list[str]:
-    """The one pip command the hosted cell runs, without the interpreter (the cell puts sys.executable first)."""
+def checkout(root: Path = ROOT) -> str:
+    """Where the hosted cell puts the collection: ``~/minidl-v<version>`` (one folder per pinned tag)."""
+    return f"~/minidl-v{project(root)[2]}"
+
+
+def install_commands(root: Path = ROOT) -> list[list[str]]:
+    """The two commands the hosted cell runs, pinned to the tag of pyproject's version: clone the collection
+    (the notebook's neighbours: results/, my_framework.py from notebook 13), then pip-install minidl from it
+    without dependencies. ``HOME`` stands for the checkout folder, ``PYTHON`` for ``sys.executable``."""
     owner, name, version = project(root)
-    return ["-m", "pip", "install", "--quiet", "--no-deps",
-            f"minidl @ git+https://github.com/{owner}/{name}@v{version}"]
+    return [["git", "clone", "--quiet", "--depth", "1", "--branch", f"v{version}",
+             f"https://github.com/{owner}/{name}", "HOME"],
+            ["PYTHON", "-m", "pip", "install", "--quiet", "--no-deps", "HOME"]]
 
 
 def cell_source(root: Path = ROOT) -> str:
-    """The hosted cell's code: one pinned install on Colab or Kaggle, nothing anywhere else."""
-    *head, target = (f'"{a}"' for a in install_command(root))
+    """The hosted cell's code: on Colab or Kaggle the collection at the pinned tag, minidl installed from it and
+    the kernel moved into its notebooks/ folder; nothing anywhere else."""
+    def args(command: list[str]) -> str:
+        return ", ".join({"HOME": "home", "PYTHON": "sys.executable"}.get(a, f'"{a}"') for a in command)
+    clone, install = install_commands(root)
     return (f"{FIRST_LINE}\n"
             "# Anywhere else (your machine, Binder, a hub) it does nothing: minidl is installed there already.\n"
             "import os, sys\n"
             'if "google.colab" in sys.modules or "KAGGLE_KERNEL_RUN_TYPE" in os.environ:\n'
             "    import subprocess\n"
-            f"    subprocess.run([sys.executable, {', '.join(head)},\n"
-            f"                    {target}], check=True)")
+            f'    home = os.path.expanduser("{checkout(root)}")   # the collection at the tag: notebooks, data\n'
+            "    if not os.path.isdir(home):\n"
+            f"        subprocess.run([{args(clone[:-2])},\n"
+            f"                        {args(clone[-2:])}], check=True)\n"
+            f"    subprocess.run([{args(install)}], check=True)\n"
+            '    os.chdir(os.path.join(home, "notebooks"))      # the files a notebook reads beside it are here')
 
 
 def badges(notebook: str, root: Path = ROOT) -> str:

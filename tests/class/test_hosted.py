@@ -22,16 +22,25 @@ spec.loader.exec_module(hosted_cell)
 
 META = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 REPOSITORY = META["urls"]["Repository"]              # the one home of the public address
-PINNED = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-          f"minidl @ git+{REPOSITORY}@v{META['version']}"]
+TAG = f"v{META['version']}"
+
+
+def pinned(home):
+    """The hosted cell's two commands for a checkout folder ``home``: the collection at the tag, minidl from it."""
+    return [("run", (["git", "clone", "--quiet", "--depth", "1", "--branch", TAG, REPOSITORY, str(home)],),
+             {"check": True}),
+            ("run", ([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", str(home)],), {"check": True})]
 
 
 @pytest.fixture
-def calls(monkeypatch):
-    """Every subprocess the cell starts, captured, none run; no hosted service unless a test makes one."""
+def calls(monkeypatch, tmp_path):
+    """Every subprocess the cell starts, captured, none run; the home folder and chdir redirected into tmp_path;
+    no hosted service unless a test makes one."""
     seen = []
     monkeypatch.setattr(subprocess, "run", lambda *a, **k: seen.append(("run", a, k)))
     monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: seen.append(("Popen", a, k)))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setattr("os.chdir", lambda p: seen.append(("chdir", p)))
     monkeypatch.delitem(sys.modules, "google.colab", raising=False)
     monkeypatch.delenv("KAGGLE_KERNEL_RUN_TYPE", raising=False)
     return seen
@@ -44,17 +53,28 @@ def run_cell():
     return namespace
 
 
-def test_on_colab_the_cell_runs_one_pinned_install(calls, monkeypatch, capsys):
+def test_on_colab_the_cell_fetches_the_tag_installs_from_it_and_moves_there(calls, monkeypatch, capsys, tmp_path):
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
     run_cell()
-    assert calls == [("run", (PINNED,), {"check": True})], f"hosted cell on Colab: expected one pip run, got {calls}"
+    home = tmp_path / f"minidl-{TAG}"
+    expected = pinned(home) + [("chdir", str(home / "notebooks"))]
+    assert calls == expected, f"hosted cell on Colab: expected clone, pip, chdir, got {calls}"
     assert capsys.readouterr() == ("", "")
 
 
-def test_on_kaggle_the_cell_runs_the_same_install(calls, monkeypatch):
+def test_run_again_the_cell_reuses_the_checkout(calls, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    home = tmp_path / f"minidl-{TAG}"
+    home.mkdir()                                     # a second notebook of the session: already cloned
+    run_cell()
+    assert calls == pinned(home)[1:] + [("chdir", str(home / "notebooks"))], f"second run: got {calls}"
+
+
+def test_on_kaggle_the_cell_runs_the_same_commands(calls, monkeypatch, tmp_path):
     monkeypatch.setenv("KAGGLE_KERNEL_RUN_TYPE", "Interactive")
     run_cell()
-    assert calls == [("run", (PINNED,), {"check": True})], f"hosted cell on Kaggle: got {calls}"
+    home = tmp_path / f"minidl-{TAG}"
+    assert calls == pinned(home) + [("chdir", str(home / "notebooks"))], f"hosted cell on Kaggle: got {calls}"
 
 
 def test_on_your_own_machine_the_cell_does_nothing(calls, capsys):
@@ -146,7 +166,7 @@ def test_the_script_inserts_once_updates_in_place_and_check_says_what_is_stale(t
     assert {n: (tmp_path / n).read_bytes() for n in names} == written
     assert script("--check", *names, cwd=tmp_path).returncode == 0
 
-    stale = (tmp_path / names[0]).read_text().replace(f"@v{META['version']}", "@v0.0.1")  # an older cell
+    stale = (tmp_path / names[0]).read_text().replace(f'\\"{TAG}\\"', '\\"v0.0.1\\"')  # an older tag
     (tmp_path / names[0]).write_text(stale)
     assert script("--check", *names, cwd=tmp_path).stdout.splitlines() == [
         f"{names[0]}: the launch badges or the 'hosted-setup' cell are missing or out of date"]
