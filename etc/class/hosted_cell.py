@@ -15,7 +15,8 @@ What it writes, idempotently:
   kernel into its ``notebooks/`` folder, where the files some notebooks read beside them are (11 and 12 read
   ``results/``, 10 and 15 use the ``my_framework.py`` that notebook 13 writes); everywhere else it does nothing:
   no output, no module imported (``os`` and ``sys`` are loaded in every Python before any cell runs).
-  Inserting it shifts the execution counts of the code cells by one: a top-to-bottom run gives exactly that, since the cell has no output.
+  Inserting it shifts the execution counts of the code cells by one: a top-to-bottom run gives exactly that,
+  since the cell has no output.
 
 The repository's address is read from ``[project.urls] Repository`` in pyproject.toml, its one home.
 
