@@ -14,6 +14,19 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))    # tests/ hel
 torch.set_num_threads(1)
 
 
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """pytest-playwright launches Debian's chromium (tests/chromium.py), for tests/browser and tests/class."""
+    from chromium import ARGS, require_chromium
+    return {**browser_type_launch_args, "executable_path": require_chromium(), "args": ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    from chromium import VIEWPORT
+    return {**browser_context_args, "viewport": VIEWPORT}
+
+
 @pytest.fixture
 def no_grad():
     """Run the test body with autograd switched off globally, as the framework must work."""

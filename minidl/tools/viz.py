@@ -74,6 +74,20 @@ def _figure(ax: Axes | None, figsize: tuple[float, float], where: str) -> tuple[
     return ax.figure, ax
 
 
+def _panels(axes: Any, names: tuple[str, ...], figsize: tuple[float, float], title: str | None,
+            where: str) -> Any:
+    """The given row of len(names) Axes, or a new constrained figure with that many (titled ``title``)."""
+    if axes is None:
+        fig, axes = plt.subplots(1, len(names), figsize=figsize, layout="constrained")
+        if title:
+            fig.suptitle(title)
+        return axes
+    if isinstance(axes, Axes) or len(axes) != len(names) or not all(isinstance(a, Axes) for a in axes):
+        count = {2: "two", 3: "three"}.get(len(names), str(len(names)))
+        raise TypeError(f"{where}: axes must be {count} matplotlib Axes ({', '.join(names)}), got {axes!r}")
+    return axes
+
+
 def data_bounds(*xs: Tensor | None, margin: float = 0.05) -> Bounds:
     """[0, 1]² if every point lies in it, else the points' bounding box grown by ``margin`` of its size."""
     pts = torch.cat([x.detach().reshape(-1, 2).double().cpu() for x in xs if x is not None] or [torch.zeros(0, 2)])
@@ -243,12 +257,7 @@ def plot_history(history: Any, *, log: bool = True, axes: Sequence[Axes] | None 
     where = "plot_history"
     s = _series(history, where)
     prefix = f"{title}: " if title and axes is not None else ""
-    if axes is None:
-        fig, axes = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
-        if title:
-            fig.suptitle(title)
-    elif isinstance(axes, Axes) or len(axes) != 2 or not all(isinstance(a, Axes) for a in axes):
-        raise TypeError(f"{where}: axes must be two matplotlib Axes (loss, error), got {axes!r}")
+    axes = _panels(axes, ("loss", "error"), (10, 4), title, where)
     (ax_loss, ax_err), ep = axes, s["epoch"]
     for key, marker in (("train", "o"), ("test", "s")):
         loss, err = s[f"{key}_loss"], 100 * s[f"{key}_error"]
@@ -370,12 +379,7 @@ def plot_diagnostics(diag: Any, *, params: str = "weight", axes: Sequence[Axes] 
     s = _diagnostic_series(diag, where)
     if not isinstance(params, str):
         raise TypeError(f"{where}: params must be a parameter name such as 'weight' or 'bias', got {params!r}")
-    if axes is None:
-        fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), layout="constrained")
-        if title:
-            fig.suptitle(title)
-    elif isinstance(axes, Axes) or len(axes) != 3 or not all(isinstance(a, Axes) for a in axes):
-        raise TypeError(f"{where}: axes must be three matplotlib Axes (activations, gradients, updates), got {axes!r}")
+    axes = _panels(axes, ("activations", "gradients", "updates"), (12, 3.6), title, where)
     known = sorted({name.rpartition(" ")[2] for name in s["grad_norm"]})
     if s["grad_norm"] and params not in known:
         raise ValueError(f"{where}: params must be one of {known} (the parameters' names), got {params!r}")

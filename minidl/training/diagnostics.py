@@ -31,7 +31,7 @@ from ..framework.checks import shape_text
 from ..framework.losses import Loss
 from ..framework.module import Module, Sequential, evaluating
 from .history import History
-from .metrics import check_pair, first_non_finite_row, prepare_targets
+from .metrics import check_model_and_loss, check_pair, first_non_finite_row, prepare_targets
 
 __all__ = ["Diagnostics", "layers_of", "update_ratio"]
 
@@ -101,11 +101,7 @@ class Diagnostics:
 
     def __init__(self, model: Module, criterion: Loss, x: Tensor, y: Tensor):
         where = "Diagnostics"
-        if not isinstance(model, Module):
-            raise TypeError(f"{where}: model must be a minidl Module, got {type(model).__name__}")
-        if not callable(criterion) or not hasattr(criterion, "backward"):
-            raise TypeError(f"{where}: criterion must be a minidl loss (MSELoss(), CrossEntropyLoss(), ...), "
-                            f"got {type(criterion).__name__}")
+        check_model_and_loss(model, criterion, where)
         x, y = check_pair((x, y), f"{where} probe")
         for name, t in (("x", x), ("y", y)):
             row = first_non_finite_row(t)

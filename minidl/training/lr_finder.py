@@ -18,7 +18,7 @@ from ..framework.checks import as_generator, finite_number, int_at_least, positi
 from ..framework.losses import Loss
 from ..framework.module import Module
 from .data import batch_order
-from .metrics import check_pair, first_non_finite_row, output_width, prepare_targets
+from .metrics import check_model_and_loss, check_pair, first_non_finite_row, output_width, prepare_targets
 from .train import ReadableStep
 
 __all__ = ["lr_range_test", "lr_schedule", "LRRangeTest"]
@@ -145,11 +145,7 @@ def _arguments(model: Any, criterion: Any, optimizer: Any, train: Any, start: An
                batch_size: Any, smooth: Any, diverge: Any, generator: Any) -> tuple:
     """lr_range_test's checks, all before any step: (lrs, β, diverge, (x, targets), generator)."""
     where = "lr_range_test"
-    if not isinstance(model, Module):
-        raise TypeError(f"{where}: model must be a minidl Module, got {type(model).__name__}")
-    if not callable(criterion) or not hasattr(criterion, "backward"):
-        raise TypeError(f"{where}: criterion must be a minidl loss (MSELoss(), CrossEntropyLoss(), ...), "
-                        f"got {type(criterion).__name__}")
+    check_model_and_loss(model, criterion, where)
     if not callable(getattr(optimizer, "step", None)) or not hasattr(optimizer, "param_groups") \
             or not callable(getattr(optimizer, "load_state_dict", None)):
         raise TypeError(f"{where}: optimizer must be a minidl Optimizer (param_groups, step, state_dict), "
@@ -166,7 +162,7 @@ def _arguments(model: Any, criterion: Any, optimizer: Any, train: Any, start: An
     if factor <= 1:
         raise ValueError(f"{where}: diverge must be > 1 (a multiple of the lowest loss), got {diverge!r}")
     x, y = check_pair(train, f"{where} train")
-    target, _, _ = prepare_targets(criterion, y, output_width(model, x), x.dtype, where)
+    target, _, _ = prepare_targets(criterion, y, output_width(model, x, where), x.dtype, where)
     for name, t in (("x", x), ("targets", target)):
         row = first_non_finite_row(t)
         if row is not None:

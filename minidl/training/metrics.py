@@ -107,9 +107,19 @@ def check_pair(data: Any, where: str) -> tuple[Tensor, Tensor]:
     return x, y
 
 
-def output_width(model: Module, x: Tensor) -> int:
+def check_model_and_loss(model: Any, criterion: Any, where: str) -> None:
+    """The checks fit, lr_range_test and Diagnostics share: a minidl Module and a loss with a backward."""
+    if not isinstance(model, Module):
+        raise TypeError(f"{where}: model must be a minidl Module, got {type(model).__name__}")
+    if not callable(criterion) or not hasattr(criterion, "backward"):
+        raise TypeError(f"{where}: criterion must be a minidl loss (MSELoss(), CrossEntropyLoss(), ...), "
+                        f"got {type(criterion).__name__}")
+
+
+def output_width(model: Module, x: Tensor, where: str = "fit") -> int:
+    """C, the model's output width on one row of x (in eval mode); a ValueError unless outputs are (N, C)."""
     with evaluating(model):
         out = model(x[:1])
     if out.dim() != 2:
-        raise ValueError(f"fit: expected model outputs of shape (N, C), got {shape_text(out)}")
+        raise ValueError(f"{where}: expected model outputs of shape (N, C), got {shape_text(out)}")
     return out.shape[1]

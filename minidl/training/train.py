@@ -50,6 +50,7 @@ from .data import batch_order
 from .history import History
 from .metrics import (
     accuracy,
+    check_model_and_loss,
     check_pair,
     evaluate,
     first_non_finite_row,
@@ -194,11 +195,7 @@ def fit(model: Module, criterion: Loss, optimizer: Any, train: tuple[Tensor, Ten
     after every recorded epoch; ``history.lr`` is the lr each epoch used (see the module docstring).
     """
     where = "fit"
-    if not isinstance(model, Module):
-        raise TypeError(f"{where}: model must be a minidl Module, got {type(model).__name__}")
-    if not callable(criterion) or not hasattr(criterion, "backward"):
-        raise TypeError(f"{where}: criterion must be a minidl loss (MSELoss(), CrossEntropyLoss(), ...), "
-                        f"got {type(criterion).__name__}")
+    check_model_and_loss(model, criterion, where)
     if not callable(getattr(optimizer, "step", None)):
         raise TypeError(f"{where}: optimizer must have a step() method (minidl.SGD, minidl.Adam), "
                         f"got {type(optimizer).__name__}")

@@ -37,6 +37,7 @@ import urllib.request
 import psutil
 import pytest
 import tomllib
+from chromium import ARGS, CHROMIUM, require_chromium
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 HUB_ETC = ROOT / "etc" / "class" / "hub"
@@ -44,7 +45,6 @@ PROXY_DIR = ROOT / "build" / "class" / "hub-proxy"          # npm ci --prefix he
 OUT = ROOT / "build" / "class" / "hub-measurements"         # .json and .md
 DOC = ROOT / "docs" / "classroom.md"
 ARTIFACTS = ROOT / "tests" / "artifacts"                     # screenshots of a failed session
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 LEARNERS = ["ada", "alan", "grace", "emmy", "kurt"]
 PASSWORD = "minidl-class-" + secrets.token_hex(4)
 PLAY_SECONDS = 10.0                                           # training measured per learner
@@ -390,9 +390,7 @@ async def class_session(hub, log):
     link = nbgitpuller_link(hub.url, hub.repo)
     result = {"link": link, "learners": {name: {} for name in LEARNERS}, "phases": {}}
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             t = time.monotonic()
             learners = dict(zip(LEARNERS, await asyncio.gather(
@@ -519,8 +517,7 @@ class _Session(threading.Thread):
 @pytest.fixture(scope="module")
 def classroom(hub):
     """The five learners' session, run once; its results are asserted by the tests below."""
-    if not pathlib.Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} not found: run `make browser` (installs Debian's chromium)")
+    require_chromium()
     session = _Session(hub)
     session.start()
     session.wait()

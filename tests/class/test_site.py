@@ -11,7 +11,6 @@ import html
 import html.parser
 import http.server
 import json
-import os
 import pathlib
 import re
 import subprocess
@@ -32,23 +31,8 @@ from course.source import SOLUTION_TAG, solution_lines  # noqa: E402
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 VIEW = "application/vnd.jupyter.widget-view+json"
 BUILD = ["-m", "sphinx", "-q", "-W", "--keep-going", "-b", "html"]       # the Makefile's `site:` flags
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    if not pathlib.Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} not found: run `make browser` (installs Debian's chromium)")
-    return {**browser_type_launch_args, "executable_path": CHROMIUM,
-            "args": ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync"]}
-
-
-@pytest.fixture(scope="session")
-def browser_context_args(browser_context_args):
-    return {**browser_context_args, "viewport": {"width": 1400, "height": 1000}}
 
 
 @pytest.fixture(scope="module")

@@ -296,6 +296,20 @@ def test_bad_input_is_refused_in_one_line_before_anything_changes(make, error, m
                for p, (d, g) in zip(model.parameters(), before, strict=True))
 
 
+
+class FirstColumn(Module):
+    """y = x[:, 0]: outputs of shape (N,)."""
+
+    def forward(self, x):
+        return x[:, 0]
+
+
+def test_a_model_whose_outputs_are_not_n_by_c_is_refused():
+    x, y = data(10)
+    with pytest.raises(ValueError) as e:
+        Diagnostics(Sequential(Linear(2, 2), FirstColumn()), CE, x, y)
+    assert str(e.value) == "Diagnostics: expected model outputs of shape (N, C), got (10,)"
+
 def test_training_another_model_than_the_one_measured_is_refused():
     x, y = data(20)
     a, b = build_mlp(), build_mlp()

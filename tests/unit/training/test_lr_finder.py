@@ -293,6 +293,24 @@ def test_bad_objects_and_data_are_refused_before_anything_changes():
         assert same_snapshot(before, snapshot(model, opt)), change
 
 
+
+class FirstColumn(Module):
+    """y = x[:, 0]: outputs of shape (N,), which no loss of the range test takes."""
+
+    def forward(self, x):
+        return x[:, 0]
+
+    def backward(self, grad):
+        return torch.zeros(len(grad), 2).index_copy_(1, torch.tensor([0]), grad[:, None])
+
+
+def test_a_model_whose_outputs_are_not_n_by_c_is_named_by_the_range_test_not_by_fit():
+    torch.manual_seed(0)
+    model = Sequential(Linear(2, 2), FirstColumn())
+    opt = SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match=r"^lr_range_test: expected model outputs of shape \(N, C\), got \(1,\)$"):
+        lr_range_test(model, CrossEntropyLoss(), opt, disk(20, generator=0))
+
 def test_the_first_batch_loss_already_infinite_is_a_clear_error():
     model, crit, opt, (x, y) = valid_call()
     model.parameters()[-1].data.fill_(1e38)                              # outputs overflow float32
