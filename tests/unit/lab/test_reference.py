@@ -114,6 +114,12 @@ def test_reference_errors():
         from_torch(torch.nn.GELU())
     with pytest.raises(ValueError, match="torch_optimizer: the optimizer has 8 parameters, the torch model 2"):
         torch_optimizer(md.SGD(course_net().parameters(), lr=0.1), torch.nn.Linear(2, 2))
+    class MyAdam(md.Adam):                  # a subclass is not Adam's twin (AdamW was once taken for Adam)
+        pass
+    net = course_net()
+    with pytest.raises(TypeError, match="^torch_optimizer: no torch.optim equivalent for MyAdam$"):
+        torch_optimizer(MyAdam(net.parameters()), to_torch(net))
+    assert type(torch_optimizer(md.AdamW(net.parameters()), to_torch(net))) is torch.optim.AdamW
 
 
 # -- fit_twin: minidl.train.fit() written with autograd ------------------------------------------------
