@@ -43,6 +43,7 @@ from ..training import data
 from . import export
 from .controls import NESTEROV_MIN, Controls
 from .learner import Framework, LearnerRun
+from .panels import Panel
 from .run import Data, DataSpec, MinidlRun, Run
 from .settings import Settings, inside
 from .state import Frame, capture
@@ -108,6 +109,7 @@ class Playground(Controls):
         self._build_controls()
         self.views: Views | None = None
         self.run: Run | None = None
+        self.panels: list[Panel] = []       # extra views beside the figure (panels.py); each feature adds its own
         try:
             self.reset()
         except Exception as e:                      # a learner's unfinished class: say so in one line
@@ -181,6 +183,8 @@ class Playground(Controls):
             self.views.rebuild(n_linear)          # the same Figure (and canvas widget), new axes
         self.status.value = ""
         self.notes.value = self.notes_for(self.run)
+        for panel in self.panels:
+            panel.reset(new)
         self.redraw(frame)
 
     def _sync_momentum(self) -> None:
@@ -383,7 +387,10 @@ class Playground(Controls):
         if self.views is None:
             return
         self._last_draw = self.clock()
-        self.views.update(frame or self.frame())
+        frame = frame or self.frame()
+        self.views.update(frame)
+        for panel in self.panels:
+            panel.refresh(self.run, frame)
         if self.image is not None:
             self.image.value = self.views.png()
         else:

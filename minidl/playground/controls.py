@@ -133,7 +133,8 @@ class Controls:
         ], layout=W.Layout(width="330px"))
         toolbar = W.HBox([self.play, self.step_button, self.reset_button, self.show_test])
         picture = self._w(picture, "boundary")
-        main = W.VBox([toolbar, W.HBox([self.epoch_label, self.metrics]), self.status, picture,
+        panels = [W.Accordion([p.widget], titles=[p.title]) for p in getattr(self, "panels", [])]
+        main = W.VBox([toolbar, W.HBox([self.epoch_label, self.metrics]), self.status, picture, *panels,
                        W.Accordion([W.VBox([self.export_button, self.download, self.code])], titles=["Export"]),
                        W.Accordion([self.log], titles=["Log"])], layout=W.Layout(flex="1 1 700px"))
         app = W.HBox([controls, main], layout=W.Layout(flex_flow="row wrap"))   # narrow page: figure below

@@ -85,10 +85,10 @@ def _serve(tmp, args, ready_path, notebooks, any_http_status=False, timeout=120)
         time.sleep(0.25)
 
 
-LAB_NOTEBOOKS = ["10_playground.ipynb", "03_activations.ipynb"]
+LAB_NOTEBOOKS = ["10_playground.ipynb", "03_activations.ipynb", "playground.ipynb"]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def lab_server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("lab")
     args = ["jupyterlab", "--ServerApp.ip=127.0.0.1", f"--ServerApp.token={TOKEN}",
@@ -101,7 +101,7 @@ def lab_server(tmp_path_factory):
     _stop(proc)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def voila_server(tmp_path_factory):
     args = ["voila", "10_playground.ipynb", "--Voila.ip=127.0.0.1", f"--token={TOKEN}"]
     proc, base = _serve(tmp_path_factory.mktemp("voila"), args, "/voila/static/", ["10_playground.ipynb"],
