@@ -35,8 +35,11 @@ browser:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; }
 
+# Two workers (pytest-xdist), a test file each at a time: a notebook's cells stay in one kernel, a file's fixtures
+# in one process; the hub, grading and browser tests mostly wait, so the other worker runs meanwhile.
+JOBS ?= 2
 test: setup browser
-	$(PYTEST) tests notebooks --nbval-lax --nbval-current-env \
+	$(PYTEST) -n $(JOBS) --dist loadfile tests notebooks --nbval-lax --nbval-current-env \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300 --durations=20
 
 test-unit: setup
