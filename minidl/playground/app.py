@@ -41,6 +41,7 @@ import torch
 
 from ..training import data
 from . import export
+from .confusion import confusion_html
 from .controls import NESTEROV_MIN, Controls
 from .learner import Framework, LearnerRun
 from .panels import Panel
@@ -182,6 +183,7 @@ class Playground(Controls):
         elif len(self.views.bars) != n_linear:
             self.views.rebuild(n_linear)          # the same Figure (and canvas widget), new axes
         self.status.value = ""
+        self.sync_model_controls(self.framework is not None)
         self.notes.value = self.notes_for(self.run)
         for panel in self.panels:
             panel.reset(new)
@@ -223,13 +225,22 @@ class Playground(Controls):
     def step(self, until: float | None = None) -> bool:
         """Train one epoch (finishing the one in progress), or batches until ``self.clock()`` passes
         ``until``; False if it diverged (training is then paused and the message shown)."""
-        message = self.run.train(self.batch.value, until=until)
+        message = self.run.train(self.batch.value, until=until, stop=lambda h: self.stop_reason(h) is not None)
         if message is not None:
             self.running = False
             self.message = message
             self.status.value = f"<span style='color:#C00000'><b>{self.message}</b></span>"
             return False
+        self._pause_if_stopped()
         return True
+
+    def _pause_if_stopped(self) -> bool:
+        """A stop condition holds (model_controls.stop_reason): pause and say why."""
+        reason = self.stop_reason(self.history)
+        if reason is not None and self.running:
+            self.running = False
+            self.status.value = f"<span style='color:#0B6E4F'><b>{reason}</b></span>"
+        return reason is not None
 
     async def _train_loop(self) -> None:
         me = asyncio.current_task()
@@ -255,8 +266,11 @@ class Playground(Controls):
                 self._redraw_guarded()               # the last frame (a learner's forward may raise)
 
     def start(self) -> None:
-        """Play: start the training task unless one is running already."""
+        """Play: start the training task unless one is running already (or a stop condition holds)."""
         self.running = True
+        if self._pause_if_stopped():
+            self._buttons()
+            return
         if self._task is None:
             self._rate_mark = (self.clock(), self.epoch)
             self._task = asyncio.ensure_future(self._train_loop())
@@ -389,6 +403,7 @@ class Playground(Controls):
         self._last_draw = self.clock()
         frame = frame or self.frame()
         self.views.update(frame)
+        self.confusion_view.value = confusion_html(frame)
         for panel in self.panels:
             panel.refresh(self.run, frame)
         if self.image is not None:
@@ -400,11 +415,14 @@ class Playground(Controls):
         rate = ""
         if self.running and self.epoch > self._rate_mark[1]:
             rate = f"&ensp;{(self.epoch - self._rate_mark[1]) / (self._last_draw - self._rate_mark[0]):.0f} epochs/s"
+        if len(h.time) >= 2:                      # training time per epoch, from the History's time column
+            last = h.time[-min(len(h.time), 11):]
+            rate += f"&ensp;{1000 * (last[-1] - last[0]) / (len(last) - 1):.2f} ms/epoch"
         self.epoch_label.value = f"<span style='font-size:1.3em'><b>epoch {self.epoch}</b></span>{rate}&emsp;"
         if h.epoch:
             self.metrics.value = (f"train loss {h.train_loss[-1]:.4f} · test loss {h.test_loss[-1]:.4f} · "
                                   f"train error {100 * h.train_error[-1]:.1f}% · "
-                                  f"test error {100 * h.test_error[-1]:.1f}%")
+                                  f"test error {100 * h.test_error[-1]:.1f}% · lr {self.run.lr:.4g}")
         else:
             self.metrics.value = "press Play or Step to train"
 

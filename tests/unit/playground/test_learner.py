@@ -70,7 +70,8 @@ def test_play_trains_the_learners_network_and_shows_everything(mine):
     h = app.history
     assert h.train_loss[-1] < 0.5 * h.train_loss[0] and h.test_error[-1] < 0.15 and "Error" not in app.status.value
     frame = app.frame()
-    assert frame.boundary.shape == (60, 60) and 0 <= frame.boundary.min() < 0.5 < frame.boundary.max() <= 1
+    p1 = frame.boundary[:, :, 1]                                   # P(class 1)
+    assert frame.boundary.shape == (60, 60, 2) and 0 <= p1.min() < 0.5 < p1.max() <= 1
     assert len(frame.gradient_norms) == 4 and all(0 < n < math.inf for n in frame.gradient_norms)
     assert [u.shape for u in frame.units] == [(6, 30, 30), (6, 30, 30)]
     assert app.image.value[:8] == b"\x89PNG\r\n\x1a\n" and app.redraws >= 2

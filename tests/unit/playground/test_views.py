@@ -8,14 +8,19 @@ from minidl.playground.views import Views
 
 
 def frame(epochs=5, p=None, norms=(0.1, 0.2, 0.05), units=2, note=""):
+    """p: P(class 1) (GRID, GRID), or class probabilities (GRID, GRID, k); default P(class 1) = x."""
     e = np.arange(1, epochs + 1, dtype=float)
     rng = np.random.default_rng(0)
     x = rng.random((50, 2))
     yy, xx = np.meshgrid(np.linspace(0, 1, GRID), np.linspace(0, 1, GRID), indexing="ij")
     return Frame(epoch=epochs, epochs=e, train_loss=1 / e, test_loss=1.2 / e, train_error=0.5 / e, test_error=0.6 / e,
-                 note=note, boundary=xx if p is None else p, train=(x, (x[:, 0] > 0.5).astype(int)), test=None,
+                 note=note, boundary=two_classes(xx if p is None else p), train=(x, (x[:, 0] > 0.5).astype(int)), test=None,
                  mistakes=x[:3], gradient_norms=tuple(norms),
                  units=tuple(rng.standard_normal((units, UNIT_GRID, UNIT_GRID)) for _ in range(2)))
+
+
+def two_classes(p):
+    return p if p.ndim == 3 else np.stack([1 - p, p], axis=2)
 
 
 def pixels(views):
@@ -28,7 +33,7 @@ def test_a_frame_is_blitted_over_the_background_until_a_limit_moves():
     png = views.png()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and views.full_draws == 1
     first = pixels(views)
-    views.update(frame(6, p=1 - frame().boundary))                # same limits: only the moving artists
+    views.update(frame(6, p=1 - frame().boundary[:, :, 1]))                # same limits: only the moving artists
     views.draw()
     assert views.full_draws == 1 and not np.array_equal(first, pixels(views))
     views.update(frame(11))                     # the epoch axis grows 10 -> 20: that panel redrawn, not the figure
