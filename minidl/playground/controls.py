@@ -170,7 +170,7 @@ class Controls(ModelControls):
         return Recipe(tuple(self.sizes), ACTIVATIONS[self.activation.value], dropout=self.dropout.value,
                       init=scheme, init_scale=scale, loss="mse" if self.loss.value == "MSE" else "ce",
                       optimizer="adam" if kind == "Adam" else "sgd", lr=self.lr.value, momentum=self._momentum(),
-                      nesterov=kind == "Nesterov", seed=self.seed.value, **{k: v for k, v in self.training_fields().items() if k in Recipe.__dataclass_fields__})  # TEMP
+                      nesterov=kind == "Nesterov", seed=self.seed.value, **self.training_fields())
 
     def notes_for(self, run: Any) -> str:
         """One line per control that cannot do what it shows for ``run``, and why (HTML)."""

@@ -1,9 +1,10 @@
 """Export: the Python that reproduces a playground run, and its trained weights.   Notebook 10
 
 ``code(spec, run, batch_size)`` replays the run to its last epoch: the same data (k classes, the
-input features of the standardised points), initial weights and batch order. A minidl run is built by ``minidl.training.models.recipe_code`` (the one builder
-from names) and trained by ``md.fit``; a learner's run by their own classes and the readable loop
-written out. ``weights(run)`` is a state_dict (minidl) or the param() values by layer (a learner's),
+input features of the standardised points), initial weights and batch order. A minidl run is
+built by ``minidl.training.models.recipe_code`` (the one builder from names: L1, L2 and the
+schedule too) and trained by ``md.fit``; a learner's run by their own classes and the readable
+loop written out. ``weights(run)`` is a state_dict (minidl) or the param() values by layer (a learner's),
 as torch.save bytes; ``download_link`` wraps them in a data-URL link.
 """
 
@@ -41,6 +42,13 @@ def data_code(spec: DataSpec) -> str:
 
 
 def _lr_note(run: Run) -> str:
+    if isinstance(run, MinidlRun) and run.scheduler is not None:    # the lr moves by itself: ask what a control did
+        changed = sorted(run.changed_live)
+        return f"# note: {', '.join(changed)} changed while training; this replays the last values\n" \
+            if changed else ""
+    if isinstance(run, MinidlRun) and run.changed_live - {"lr"}:
+        changed = sorted(run.changed_live)
+        return f"# note: {', '.join(changed)} changed while training; this replays the last values\n"
     lrs = sorted(set(run.history.lr))
     return f"# note: the learning rate was changed while training ({lrs}); this replays the last one\n" \
         if len(lrs) > 1 else ""
@@ -58,15 +66,15 @@ def code(spec: DataSpec, run: Run, batch_size: int) -> str:
     if not isinstance(run, MinidlRun):
         raise TypeError(f"export.code: expected a MinidlRun or a LearnerRun, got {type(run).__name__}")
     recipe, optim = run.recipe, run.optim          # the values in force: the sliders apply live
+    g = optim.param_groups[0]
+    recipe = replace(recipe, lr=run.base_lr, weight_decay=g["weight_decay"], l1=g["l1"])
     if isinstance(optim, SGD):
-        g = optim.param_groups[0]
-        recipe = replace(recipe, lr=optim.lr, momentum=g["momentum"], nesterov=g["nesterov"])
-    else:
-        recipe = replace(recipe, lr=optim.lr)
+        recipe = replace(recipe, momentum=g["momentum"], nesterov=g["nesterov"])
+    scheduler = "" if run.scheduler is None else ", scheduler=scheduler"
     return (f"{head}{recipe_code(recipe)}{_lr_note(run)}"
             f"history = md.fit(model, criterion, optimizer, (x_train, y_train), (x_test, y_test),\n"
             f"                 epochs={epochs}, batch_size={batch_size}, "
-            f"generator=torch.Generator().manual_seed({spec.seed}))\n"
+            f"generator=torch.Generator().manual_seed({spec.seed}){scheduler})\n"
             "print(history)\n")
 
 

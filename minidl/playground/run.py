@@ -1,8 +1,8 @@
 """One training run of the playground: its data, network, optimiser and History.   Notebook 10
 
-``Data`` is the points the controls ask for (split, standardised, turned into the input features). ``Run`` holds what every run
-has (data, History, the batch order's generator) and answers what a Frame asks (playground.state):
-the boundary, predictions, hidden units, gradient norms. ``MinidlRun`` trains minidl's modules
+``Data`` is the points the controls ask for (split, standardised, turned into the input features).
+``Run`` holds what every run has (data, History, the batch order's generator) and answers what a
+Frame asks (playground.state): the class probabilities, predictions, hidden units, gradient norms. ``MinidlRun`` trains minidl's modules
 built from a Recipe (the one builder from names) through ``minidl.fit``, the compiled step or
 the readable one; ``learner.LearnerRun`` trains a learner's own modules.
 
@@ -29,12 +29,7 @@ from ..training import fast as compiled
 from ..training.features import input_features
 from ..training.history import History
 from ..training.metrics import output_width, prepare_targets
-from ..training.models import Recipe, build
-try:  # TEMP until framework lands build_scheduler
-    from ..training.models import build_scheduler
-except ImportError:
-    def build_scheduler(recipe, optimizer):  # type: ignore
-        return None
+from ..training.models import Recipe, build, build_scheduler
 from ..training.train import describe_run, run, training_step
 from .slices import Slicer
 
@@ -237,6 +232,7 @@ class MinidlRun(Run):
         self.recipe = recipe
         self.model, self.criterion, self.optim = build(recipe)
         self.scheduler = build_scheduler(recipe, self.optim)       # None: a constant lr
+        self.changed_live: set[str] = set()                       # what a control changed after epoch 0
         self.model: Module
         self.readable = readable
         self.output = "scores" if recipe.loss == "mse" else "softmax"
@@ -278,6 +274,8 @@ class MinidlRun(Run):
 
     def set_lr(self, lr: float) -> bool:
         """The base lr from now on (see the class docstring for a schedule)."""
+        if lr != self.base_lr and self.epoch > 0:
+            self.changed_live.add("lr")
         if self.scheduler is None:
             self.optim.lr = lr
             return True
@@ -288,6 +286,10 @@ class MinidlRun(Run):
 
     def set_regularisation(self, l2: float, l1: float) -> bool:
         """L2 (weight_decay) and L1 rates from the next step on."""
+        group = self.optim.param_groups[0]
+        if self.epoch > 0:
+            self.changed_live |= {n for n, old, new in (("L2", group["weight_decay"], l2), ("L1", group["l1"], l1))
+                                  if old != new}
         for group in self.optim.param_groups:
             group["weight_decay"], group["l1"] = float(l2), float(l1)
         return True

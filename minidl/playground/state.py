@@ -3,8 +3,8 @@
 A Frame is a frozen snapshot in plain numpy: the curves of the History, the k class probabilities
 over the input square (run.probabilities says how a network's outputs become them), the points and
 the mistakes, the test set's confusion matrix and each class's error, the gradient norm of every
-Linear layer and what the units of the first hidden layers respond to. The views read nothing else, so they can be tested (and
-timed) on a Frame alone, and any network that answers the questions of ``Network`` (minidl's
+Linear layer and what the units of the first hidden layers respond to. The views read nothing
+else, so they can be tested (and timed) on a Frame alone, and any network that answers the questions of ``Network`` (minidl's
 modules or a learner's own) can be drawn.
 """
 
@@ -94,7 +94,8 @@ def capture(net: Network, n_linear: int, *, show_test: bool, note: str = "") -> 
         note=note if h.diverged else "", boundary=net.boundary(GRID), train=train, test=test,
         mistakes=np.concatenate(mistakes) if mistakes else np.zeros((0, 2)),
         gradient_norms=tuple(math.nan for _ in range(n_linear)) if norms is None else tuple(norms),
-        units=units, confusion=counts["test"], class_error=np.stack([class_error(counts[n]) for n in ("train", "test")]))
+        units=units, confusion=counts["test"],
+        class_error=np.stack([class_error(counts[n]) for n in ("train", "test")]))
 
 
 def confusion(labels: np.ndarray, predicted: np.ndarray, k: int) -> np.ndarray:

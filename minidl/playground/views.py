@@ -3,8 +3,9 @@
 Panels: the decision boundary (the k class probabilities painted by colours.class_image, the line
 where the arg-max class changes, train/test points in colours.class_colour, mistakes), loss and
 error curves, the gradient norm of every Linear layer, and what each unit of the first hidden
-layers responds to over the input square (the confusion matrix is a table beside it: confusion.py). One Figure for the app's lifetime (never in
-pyplot, so no figures pile up); a change of architecture rebuilds its axes in place.
+layers responds to over the input square (the confusion matrix is a table beside it: confusion.py).
+One Figure for the app's lifetime (never in pyplot, so no figures pile up); a change of
+architecture rebuilds its axes in place.
 
 A frame is cheap because most of the Figure does not change: axes, ticks, labels and titles are
 rendered once (a *full draw*) and kept as a background; every frame restores that background and

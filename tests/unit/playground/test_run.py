@@ -61,3 +61,20 @@ def test_input_features_are_computed_from_the_standardised_points():
     torch.testing.assert_close(raw.train[0], md.input_features(x, names))
     with pytest.raises(ValueError, match="Data.make: expected at least one input feature, got none"):
         Data.make(DataSpec(features=()))
+
+
+@pytest.mark.parametrize("schedule", ["step", "cosine"])
+def test_the_lr_slider_sets_the_base_lr_of_a_schedule(schedule):
+    recipe = Recipe(seed=0, schedule=schedule, step_size=2, gamma=0.5, t_max=6, lr=0.1)
+    run, twin = (MinidlRun(Data.make(DataSpec(points=200)), recipe) for _ in range(2))
+    run.train(100, epochs=3)
+    assert run.base_lr == 0.1 and run.lr < 0.1
+    before = run.lr
+    run.set_lr(0.2)                                   # the base doubles: the lr in force doubles with it
+    assert run.base_lr == 0.2 and run.lr == pytest.approx(2 * before)
+    run.train(100, epochs=2)
+    twin_recipe = Recipe(seed=0, schedule=schedule, step_size=2, gamma=0.5, t_max=6, lr=0.2)
+    twin = MinidlRun(Data.make(DataSpec(points=200)), twin_recipe)
+    twin.train(100, epochs=5)                          # the schedule with base 0.2 from the start: the same lrs now
+    assert run.history.lr[3:] == pytest.approx(twin.history.lr[3:]) and run.lr == pytest.approx(twin.lr)
+    assert run.changed_live == {"lr"}

@@ -14,7 +14,8 @@ def frame(epochs=5, p=None, norms=(0.1, 0.2, 0.05), units=2, note=""):
     x = rng.random((50, 2))
     yy, xx = np.meshgrid(np.linspace(0, 1, GRID), np.linspace(0, 1, GRID), indexing="ij")
     return Frame(epoch=epochs, epochs=e, train_loss=1 / e, test_loss=1.2 / e, train_error=0.5 / e, test_error=0.6 / e,
-                 note=note, boundary=two_classes(xx if p is None else p), train=(x, (x[:, 0] > 0.5).astype(int)), test=None,
+                 note=note, boundary=two_classes(xx if p is None else p), train=(x, (x[:, 0] > 0.5).astype(int)),
+                 test=None,
                  mistakes=x[:3], gradient_norms=tuple(norms),
                  units=tuple(rng.standard_normal((units, UNIT_GRID, UNIT_GRID)) for _ in range(2)))
 
