@@ -2,9 +2,9 @@
 
 ``Data`` is the points the controls ask for (split, standardised, turned into the input features).
 ``Run`` holds what every run has (data, History, the batch order's generator) and answers what a
-Frame asks (playground.state): the class probabilities, predictions, hidden units, gradient norms. ``MinidlRun`` trains minidl's modules
-built from a Recipe (the one builder from names) through ``minidl.fit``, the compiled step or
-the readable one; ``learner.LearnerRun`` trains a learner's own modules.
+Frame asks (playground.state): the class probabilities, predictions, hidden units, gradient
+norms. ``MinidlRun`` trains minidl's modules built from a Recipe (the one builder from names)
+through ``minidl.fit``, the compiled step or the readable one; ``learner.LearnerRun`` trains a learner's own modules.
 
 Training goes in slices: ``train(until=t)`` trains until the clock passes t, in minidl's one
 loop (training.train.run, as fit runs it); a slice may end inside an epoch and the next one

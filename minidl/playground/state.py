@@ -4,8 +4,8 @@ A Frame is a frozen snapshot in plain numpy: the curves of the History, the k cl
 over the input square (run.probabilities says how a network's outputs become them), the points and
 the mistakes, the test set's confusion matrix and each class's error, the gradient norm of every
 Linear layer and what the units of the first hidden layers respond to. The views read nothing
-else, so they can be tested (and timed) on a Frame alone, and any network that answers the questions of ``Network`` (minidl's
-modules or a learner's own) can be drawn.
+else, so they can be tested (and timed) on a Frame alone, and any network that answers the
+questions of ``Network`` (minidl's modules or a learner's own) can be drawn.
 """
 
 from __future__ import annotations
