@@ -37,7 +37,7 @@ def _number(where: str, name: str, value: Any, low: float, high: float = math.in
 
 
 def add_l1(grad: torch.Tensor, theta: torch.Tensor, l1: float) -> torch.Tensor:
-    """g = ∇θ + λ₁ sign(θ): a subgradient of loss + λ₁ Σᵢ|θᵢ|  (grad itself when λ₁ = 0).   Notebook 17
+    """g = ∇θ + λ₁ sign(θ): a subgradient of loss + λ₁ Σᵢ|θᵢ|  (grad itself when λ₁ = 0).
 
     Derivation. |θ| = max(θ, −θ) has slope +1 for θ > 0 and −1 for θ < 0: d|θ|/dθ = sign(θ).
     At θ = 0 it has a corner and no derivative; its subdifferential there is every slope s of a

@@ -7,6 +7,7 @@ gets n // k points, the rest spread one each over the last classes.
 every other set: the std of Gaussian jitter added to the inputs (in unit-square units) after the
 labels are drawn, then clipped to [0, 1]², so noise blurs the boundary but never changes a label.
 ``generator`` is a torch.Generator, an int seed, or None (torch's global RNG).
+Input features computed from x (x₁², x₁x₂, sin x₁ ...): md.features.input_features.
 """
 
 from __future__ import annotations
