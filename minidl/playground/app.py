@@ -41,6 +41,7 @@ import torch
 
 from ..training import data
 from . import export
+from .colours import MAX_CLASSES
 from .confusion import confusion_html
 from .controls import NESTEROV_MIN, Controls
 from .learner import Framework, LearnerRun
@@ -141,10 +142,11 @@ class Playground(Controls):
     def _make_run(self, spec: DataSpec | None = None, csv: tuple[torch.Tensor, torch.Tensor] | None = None) -> Run:
         """A new run from the controls (spec, csv: other data); nothing in the app changes."""
         d = Data.make(spec or self.data_spec(), csv if csv is not None else self.csv)
+        sizes = (d.width, *self.sizes[1:-1], d.classes)          # the data's features in, its classes out
         if self.framework is None:
-            new: Run = MinidlRun(d, self.recipe(), readable=self.step_kind.value == "readable")
+            new: Run = MinidlRun(d, replace(self.recipe(), sizes=sizes), readable=self.step_kind.value == "readable")
         else:
-            new = LearnerRun(d, self.framework, self.sizes, self.activation.value, self.loss.value, self.lr.value,
+            new = LearnerRun(d, self.framework, sizes, self.activation.value, self.loss.value, self.lr.value,
                              self._momentum(), self.seed.value)
         new.slicer.clock = lambda: self.clock()
         return new
@@ -363,9 +365,9 @@ class Playground(Controls):
                     raise
                 raise ValueError(f"more than {cap} rows: the playground takes at most {cap} points "
                                  f"(the points slider's maximum); upload a sample") from None
-            if int(y.max()) > 1:
-                raise ValueError(f"the playground draws two classes (labels 0 and 1), got labels up to "
-                                 f"{int(y.max())}")
+            if int(y.max()) >= MAX_CLASSES:
+                raise ValueError(f"the playground draws up to {MAX_CLASSES} classes (labels 0 to {MAX_CLASSES - 1}), "
+                                 f"got labels up to {int(y.max())}")
             lo, hi = x.min(dim=0).values, x.max(dim=0).values
             csv = ((x - lo) / (hi - lo).clamp(min=1e-12), y)       # drawn in the unit square
             new = self._make_run(replace(self.data_spec(), name="your CSV"), csv)
