@@ -11,8 +11,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from minidl.playground.colours import pale_colours
-
-from .test_playground_browser import ARTIFACTS, FRAME_JS, TOKEN, epoch, lab_run_all, shutdown_kernels
+from tests.browser.test_playground_browser import ARTIFACTS, FRAME_JS, TOKEN, epoch, lab_run_all, shutdown_kernels
 
 STOP = 200
 K = 4
