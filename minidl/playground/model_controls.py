@@ -73,8 +73,8 @@ class ModelControls:
                                                    layout=W.Layout(width="200px")), "stop-epoch")
         self.stop_error = self._w(W.BoundedFloatText(0.0, min=0.0, max=100.0, step=0.5,
                                                      description="stop: err ≤ %", style=s,
-                                                     description_tooltip="pause once the test error is at most "
-                                                                         "this many % (0: off)",
+                                                     tooltip="pause once the test error is at most "
+                                                     "this many % (0: off)",
                                                      layout=W.Layout(width="200px")), "stop-error")
         self.confusion_view = self._w(W.HTML(layout=W.Layout(min_width="200px", margin="20px 0 0 8px")),
                                       "confusion")                       # confusion.py: beside the figure

@@ -107,3 +107,36 @@ def test_the_time_per_epoch_is_shown_from_the_history(app):
     shown = float(re.search(r"([0-9.]+) ms/epoch", app.epoch_label.value).group(1))
     t = app.history.time
     assert shown == pytest.approx(1000 * (t[-1] - t[0]) / (len(t) - 1), abs=0.006)
+
+
+def test_hammering_the_model_controls_while_training_leaves_one_task_and_a_consistent_state(app):
+    import random
+    rng = random.Random(0)
+    changes = [(app.dataset, ["spiral", "gaussians", "disk", "xor"]), (app.classes, [2, 3, 4, 5]),
+               *((box, [True, False]) for box in app.features.values()), (app.l1, [0.0, 1e-4, 0.01]),
+               (app.l2, [0.0, 1e-3, 0.1]), (app.schedule, ["constant", "step", "cosine"]),
+               (app.step_size, [1, 3, 50]), (app.t_max, [2, 10]), (app.stop_epoch, [0, 3, 40]),
+               (app.stop_error, [0.0, 5.0]), (app.loss, ["MSE", "cross-entropy"])]
+
+    async def scenario():
+        for k in range(200):
+            if not app.running:
+                app.play.click()
+            widget, values = rng.choice(changes)
+            widget.value = rng.choice(values)
+            await asyncio.sleep(0)
+            alive = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            assert len(alive) <= 1, alive
+        app.pause()
+        while app._task is not None:
+            await asyncio.sleep(0.005)
+    run(scenario())
+    assert "Error" not in app.status.value, app.status.value
+    assert app.feature_names() and app.model[0].weight.shape[1] == len(app.feature_names()) == app.run.data.width
+    k = app.n_classes()
+    assert app.model[-1].weight.shape[0] == k == app.run.classes
+    frame = app.frame()
+    assert frame.boundary.shape[2] == k and frame.confusion.shape == (k, k)
+    group = app.optim.param_groups[0]
+    assert (group["weight_decay"], group["l1"]) == (app.l2.value, app.l1.value)
+    assert app.run.recipe.schedule == app.schedule.value
