@@ -119,7 +119,7 @@ def test_hammering_the_model_controls_while_training_leaves_one_task_and_a_consi
                (app.stop_error, [0.0, 5.0]), (app.loss, ["MSE", "cross-entropy"])]
 
     async def scenario():
-        for k in range(200):
+        for _ in range(200):
             if not app.running:
                 app.play.click()
             widget, values = rng.choice(changes)
