@@ -140,3 +140,19 @@ def test_hammering_the_model_controls_while_training_leaves_one_task_and_a_consi
     group = app.optim.param_groups[0]
     assert (group["weight_decay"], group["l1"]) == (app.l2.value, app.l1.value)
     assert app.run.recipe.schedule == app.schedule.value
+
+
+def test_the_schedule_steps_once_per_epoch_and_the_lr_readout_follows_it(app):
+    assert app.step_size.layout.display == "none" and app.t_max.layout.display == "none"
+    app.step()
+    app.schedule.value = "step"                                     # a new run: the schedule counts from epoch 0
+    assert app.epoch == 0 and app.step_size.layout.display is None and app.gamma.layout.display is None
+    app.step_size.value = 2
+    app.gamma.value = 0.5
+    for _ in range(4):
+        app.step()
+    app.redraw()
+    assert app.history.lr == pytest.approx([0.1, 0.1, 0.05, 0.05]) and app.run.lr == pytest.approx(0.025)
+    assert "lr 0.025" in app.metrics.value and app.lr.value == pytest.approx(0.1)   # the slider: the base lr
+    app.schedule.value = "cosine"
+    assert app.t_max.layout.display is None and app.step_size.layout.display == "none"
