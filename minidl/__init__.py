@@ -3,8 +3,8 @@
 The package has floors, and imports only go down (tests/unit/test_layers_of_the_package.py checks it):
 
     framework/   module, layers, normalization, activations, losses, optim, init, gradcheck, checks
-    training/    data, models (the builder from names), train (the step and fit), fast (the compiled
-                 step), lr_finder, diagnostics, metrics, history, serialization
+    training/    data, features (x₁², sin x₁ ... as inputs), models (the builder from names), train (the step
+                 and fit), fast (the compiled step), lr_finder, diagnostics, metrics, history, serialization
     tools/       viz, cli, exercises, show, graph
     playground/  app, controls, run, slices, learner, state, settings, views, export
     lab/         reference (the torch twin), experiments, report, sweep, build_checks
@@ -24,8 +24,9 @@ from .framework.losses import CrossEntropyLoss, Loss, MSELoss, NLLLoss
 from .framework.module import Buffer, Module, Parameter, Sequential
 from .framework.normalization import BatchNorm1d, LayerNorm
 from .framework.optim import SGD, Adam, AdamW, Optimizer, RMSprop
-from .training import data, fast
+from .training import data, fast, features
 from .training.diagnostics import Diagnostics
+from .training.features import input_features
 from .training.history import History
 from .training.lr_finder import LRRangeTest, lr_range_test
 from .training.serialization import load, save
@@ -38,6 +39,7 @@ __all__ = [
     "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
     "Loss", "MSELoss", "NLLLoss", "CrossEntropyLoss",
     "Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "optim", "init", "data", "fast",
+    "features", "input_features",
     "fit", "evaluate", "predict", "accuracy", "build_mlp", "History", "StopTraining", "Diagnostics",
     "lr_range_test", "LRRangeTest",
     "gradcheck", "GradcheckReport", "GradcheckError", "save", "load",

@@ -1,7 +1,9 @@
 """Optimizer, SGD, RMSprop, Adam, AdamW; the schedules StepLR, CosineAnnealingLR.   Notebooks 06, 07, 17
 
 The update rules are torch.optim's, written out in each docstring, so a minidl run and
-its torch twin take the same steps. Hyperparameters live in ``param_groups`` (a list of
+its torch twin take the same steps. Each also takes ``l1`` (λ₁, not in torch): the subgradient
+λ₁ sign(θ) of λ₁ Σ|θ| is added to the gradient first (add_l1), so a step is torch's step on the
+gradient of loss + λ₁ Σ|θ|. Hyperparameters live in ``param_groups`` (a list of
 dicts, as in torch) and can change between steps: ``opt.lr = 0.01`` sets every group.
 A schedule (torch.optim.lr_scheduler's) sets every group's lr once per epoch:
 ``sched.step()`` after the epoch's updates (``fit(..., scheduler=sched)`` does it).
@@ -18,6 +20,9 @@ import torch
 from .checks import positive_int, tensor_like
 from .module import Parameter
 
+# hyperparameters added after state dicts were first saved: a saved group without one gets this value
+ADDED_LATER = {"l1": 0.0}
+
 
 def _number(where: str, name: str, value: Any, low: float, high: float = math.inf, *,
             low_open: bool = False, high_open: bool = False) -> float:
@@ -29,6 +34,22 @@ def _number(where: str, name: str, value: Any, low: float, high: float = math.in
             f">= {low:g}" if high == math.inf else f"in {interval}"
         raise ValueError(f"{where}: {name} must be {rule}, got {value!r}")
     return float(value)
+
+
+def add_l1(grad: torch.Tensor, theta: torch.Tensor, l1: float) -> torch.Tensor:
+    """g = ∇θ + λ₁ sign(θ): a subgradient of loss + λ₁ Σᵢ|θᵢ|  (grad itself when λ₁ = 0).
+
+    Derivation. |θ| = max(θ, −θ) has slope +1 for θ > 0 and −1 for θ < 0: d|θ|/dθ = sign(θ).
+    At θ = 0 it has a corner and no derivative; its subdifferential there is every slope s of a
+    line through the origin that stays below |θ|, ∂|θ|(0) = {s : |θ| ≥ s θ for all θ} = [−1, 1].
+    Any s in it is a valid subgradient; sign(0) = 0 is the one of smallest norm, and it is what
+    autograd's backward of abs gives (grad · sgn(θ)). Summing over the entries: λ₁ sign(θ).
+
+    Plain (sub)gradient L1 does not give exact zeros: each step moves θ by lr·λ₁ towards 0 however
+    small θ is, so a weight near 0 jumps over it and back, hovering within about lr·λ₁ of 0
+    (soft-thresholding, θ ← sign(θ) max(|θ| − lr λ₁, 0), would land on 0).
+    """
+    return grad if l1 == 0 else grad.add(theta.sign(), alpha=l1)
 
 
 class Optimizer:
@@ -124,6 +145,7 @@ class Optimizer:
                              f"this optimizer's {[len(g['params']) for g in self.param_groups]}")
         new_groups = []
         for i, (mine, theirs) in enumerate(zip(self.param_groups, groups, strict=True)):
+            theirs = {**{k: v for k, v in ADDED_LATER.items() if k in mine}, **theirs}   # saved before l1
             keys, expected = set(theirs) - {"params"}, set(mine) - {"params"}
             if keys != expected:
                 odd = sorted(keys - expected) or sorted(expected - keys)
@@ -177,28 +199,29 @@ class Optimizer:
 class SGD(Optimizer):
     """Stochastic gradient descent with momentum, exactly torch.optim.SGD.   Notebook 06
 
-        g ← ∇θ + λ θ                              (weight_decay λ)
+        g ← ∇θ + λ₁ sign(θ) + λ θ                  (l1 λ₁: add_l1; weight_decay λ)
         b ← g                     at the first step,
         b ← μ b + (1 − τ) g       afterwards        (momentum μ, dampening τ)
         g ← g + μ b   if nesterov   else   g ← b
         θ ← θ − lr · g
 
     With μ = 0 this is θ ← θ − lr ∇θ. The "velocity" convention v ← ρ v − lr ∇θ, θ ← θ + v
-    takes the same steps when lr is constant (v = −lr · b).
+    takes the same steps when lr is constant (v = −lr · b). λ₁ = 0 (the default): torch's SGD.
     """
 
     state_kinds = {"momentum_buffer": "tensor"}
 
     def __init__(self, params: Iterable[Parameter] | Iterable[dict], lr: float, momentum: float = 0.0,
-                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False):
+                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, *, l1: float = 0.0):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=nesterov))
+                                      weight_decay=weight_decay, nesterov=nesterov, l1=l1))
 
     def _validate(self, group: dict[str, Any]) -> None:
         super()._validate(group)
         group["momentum"] = _number("SGD", "momentum", group["momentum"], 0.0, 1.0, high_open=True)
         group["dampening"] = _number("SGD", "dampening", group["dampening"], 0.0, 1.0)
         group["weight_decay"] = _number("SGD", "weight_decay", group["weight_decay"], 0.0)
+        group["l1"] = _number("SGD", "l1", group["l1"], 0.0)
         if not isinstance(group["nesterov"], bool):
             raise TypeError(f"SGD: nesterov must be True or False, got {group['nesterov']!r}")
         if group["nesterov"] and (group["momentum"] == 0 or group["dampening"] != 0):
@@ -208,9 +231,10 @@ class SGD(Optimizer):
     def step(self) -> None:
         for group in self.param_groups:
             lr, mu, tau = group["lr"], group["momentum"], group["dampening"]
-            wd, nesterov = group["weight_decay"], group["nesterov"]
+            wd, nesterov, l1 = group["weight_decay"], group["nesterov"], group["l1"]
             for p in group["params"]:
-                g = p.grad if wd == 0 else p.grad.add(p.data, alpha=wd)
+                g = add_l1(p.grad, p.data, l1)                       # g ← ∇θ + λ₁ sign(θ)
+                g = g if wd == 0 else g.add(p.data, alpha=wd)       # g ← g + λ θ
                 if mu != 0:
                     state = self.state.setdefault(p, {})
                     if "momentum_buffer" not in state:
@@ -224,7 +248,7 @@ class SGD(Optimizer):
 class RMSprop(Optimizer):
     """Root-mean-square propagation, exactly torch.optim.RMSprop (not centered).   Notebook 17
 
-        g ← ∇θ + λ θ                                   (weight_decay λ)
+        g ← ∇θ + λ₁ sign(θ) + λ θ                       (l1 λ₁: add_l1; weight_decay λ)
         v ← α v + (1 − α) g²                           (starts at 0; square_avg)
         θ ← θ − lr · g / (√v + ε)                      if momentum μ = 0
         b ← μ b + g / (√v + ε),  θ ← θ − lr · b        otherwise   (b starts at 0)
@@ -237,8 +261,9 @@ class RMSprop(Optimizer):
     optional_state = ("momentum_buffer",)                 # made at the first step with μ > 0, as torch
 
     def __init__(self, params: Iterable[Parameter] | Iterable[dict], lr: float = 0.01, alpha: float = 0.99,
-                 eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0):
-        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum))
+                 eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0, *, l1: float = 0.0):
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
+                                      l1=l1))
 
     def _validate(self, group: dict[str, Any]) -> None:
         super()._validate(group)
@@ -246,12 +271,14 @@ class RMSprop(Optimizer):
         group["eps"] = _number("RMSprop", "eps", group["eps"], 0.0)
         group["weight_decay"] = _number("RMSprop", "weight_decay", group["weight_decay"], 0.0)
         group["momentum"] = _number("RMSprop", "momentum", group["momentum"], 0.0, 1.0, high_open=True)
+        group["l1"] = _number("RMSprop", "l1", group["l1"], 0.0)
 
     def step(self) -> None:
         for group in self.param_groups:
-            lr, alpha, eps, wd, mu = (group[k] for k in ("lr", "alpha", "eps", "weight_decay", "momentum"))
+            lr, alpha, eps, wd, mu, l1 = (group[k] for k in ("lr", "alpha", "eps", "weight_decay", "momentum", "l1"))
             for p in group["params"]:
-                g = p.grad if wd == 0 else p.grad.add(p.data, alpha=wd)
+                g = add_l1(p.grad, p.data, l1)                       # g ← ∇θ + λ₁ sign(θ)
+                g = g if wd == 0 else g.add(p.data, alpha=wd)       # g ← g + λ θ
                 state = self.state.setdefault(p, {})
                 if not state:
                     state.update(step=0, square_avg=torch.zeros_like(p.data))
@@ -270,7 +297,7 @@ class RMSprop(Optimizer):
 class Adam(Optimizer):
     """Adaptive moments, exactly torch.optim.Adam (L2 weight decay, no amsgrad).   Notebook 07
 
-        g ← ∇θ + λ θ
+        g ← ∇θ + λ₁ sign(θ) + λ θ       (l1 λ₁: add_l1; weight_decay λ)
         m ← β₁ m + (1 − β₁) g          v ← β₂ v + (1 − β₂) g²          (start at 0)
         m̂ = m / (1 − β₁ᵗ)              v̂ = v / (1 − β₂ᵗ)               (bias correction)
         θ ← θ − lr · m̂ / (√v̂ + ε)
@@ -283,8 +310,9 @@ class Adam(Optimizer):
     decoupled = False            # AdamW (below): θ ← θ (1 − lr λ) instead of g ← ∇θ + λ θ
 
     def __init__(self, params: Iterable[Parameter] | Iterable[dict], lr: float = 1e-3,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0, *,
+                 l1: float = 0.0):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, l1=l1))
 
     def _validate(self, group: dict[str, Any]) -> None:
         super()._validate(group)
@@ -295,16 +323,17 @@ class Adam(Optimizer):
                                for i, b in enumerate(betas))
         group["eps"] = _number(where, "eps", group["eps"], 0.0)
         group["weight_decay"] = _number(where, "weight_decay", group["weight_decay"], 0.0)
+        group["l1"] = _number(where, "l1", group["l1"], 0.0)
 
     def step(self) -> None:
         for group in self.param_groups:
             lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
             for p in group["params"]:
-                g = p.grad
+                g = add_l1(p.grad, p.data, group["l1"])               # g ← ∇θ + λ₁ sign(θ), before θ moves
                 if wd != 0 and self.decoupled:
                     p.data.mul_(1.0 - lr * wd)                        # AdamW: θ ← θ (1 − lr λ)
                 elif wd != 0:
-                    g = p.grad.add(p.data, alpha=wd)                  # Adam:  g ← ∇θ + λ θ
+                    g = g.add(p.data, alpha=wd)                       # Adam:  g ← g + λ θ
                 state = self.state.setdefault(p, {})
                 if not state:
                     state.update(step=0, exp_avg=torch.zeros_like(p.data),
@@ -320,8 +349,9 @@ class Adam(Optimizer):
 class AdamW(Adam):
     """Adam with decoupled weight decay, exactly torch.optim.AdamW.   Notebook 17
 
+        g ← ∇θ + λ₁ sign(θ)                                          (l1 λ₁, not decoupled: add_l1)
         θ ← θ (1 − lr · λ)                                            (weight_decay λ)
-        m ← β₁ m + (1 − β₁) ∇θ         v ← β₂ v + (1 − β₂) (∇θ)²        (start at 0)
+        m ← β₁ m + (1 − β₁) g          v ← β₂ v + (1 − β₂) g²          (start at 0)
         θ ← θ − lr · m̂ / (√v̂ + ε)                                      (as in Adam)
 
     Adam(weight_decay=λ) adds λθ to the gradient, so the decay goes through m and v and is
@@ -333,8 +363,9 @@ class AdamW(Adam):
     decoupled = True
 
     def __init__(self, params: Iterable[Parameter] | Iterable[dict], lr: float = 1e-3,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.01):
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.01, *,
+                 l1: float = 0.0):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, l1=l1)
 
 
 # -- learning-rate schedules ---------------------------------------------------------------------------

@@ -143,6 +143,8 @@ def torch_optimizer(optimizer: Optimizer, torch_model: Any) -> Any:
     twins = {SGD: optim.SGD, RMSprop: optim.RMSprop, Adam: optim.Adam, AdamW: optim.AdamW}
     if type(optimizer) not in twins:
         raise TypeError(f"torch_optimizer: no torch.optim equivalent for {type(optimizer).__name__}")
+    if any(g.get("l1", 0.0) != 0 for g in groups):           # torch.optim has no L1 term: not a twin
+        raise ValueError(f"torch_optimizer: torch.optim has no l1, got l1={[g.get('l1') for g in groups]}")
     return twins[type(optimizer)](torch_groups, lr=groups[0]["lr"], foreach=False)
 
 

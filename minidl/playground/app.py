@@ -41,6 +41,8 @@ import torch
 
 from ..training import data
 from . import export
+from .colours import MAX_CLASSES
+from .confusion import confusion_html
 from .controls import NESTEROV_MIN, Controls
 from .learner import Framework, LearnerRun
 from .panels import Panel
@@ -140,10 +142,11 @@ class Playground(Controls):
     def _make_run(self, spec: DataSpec | None = None, csv: tuple[torch.Tensor, torch.Tensor] | None = None) -> Run:
         """A new run from the controls (spec, csv: other data); nothing in the app changes."""
         d = Data.make(spec or self.data_spec(), csv if csv is not None else self.csv)
+        sizes = (d.width, *self.sizes[1:-1], d.classes)          # the data's features in, its classes out
         if self.framework is None:
-            new: Run = MinidlRun(d, self.recipe(), readable=self.step_kind.value == "readable")
+            new: Run = MinidlRun(d, replace(self.recipe(), sizes=sizes), readable=self.step_kind.value == "readable")
         else:
-            new = LearnerRun(d, self.framework, self.sizes, self.activation.value, self.loss.value, self.lr.value,
+            new = LearnerRun(d, self.framework, sizes, self.activation.value, self.loss.value, self.lr.value,
                              self._momentum(), self.seed.value)
         new.slicer.clock = lambda: self.clock()
         return new
@@ -182,6 +185,7 @@ class Playground(Controls):
         elif len(self.views.bars) != n_linear:
             self.views.rebuild(n_linear)          # the same Figure (and canvas widget), new axes
         self.status.value = ""
+        self.sync_model_controls(self.framework is not None)
         self.notes.value = self.notes_for(self.run)
         for panel in self.panels:
             panel.reset(new)
@@ -223,13 +227,22 @@ class Playground(Controls):
     def step(self, until: float | None = None) -> bool:
         """Train one epoch (finishing the one in progress), or batches until ``self.clock()`` passes
         ``until``; False if it diverged (training is then paused and the message shown)."""
-        message = self.run.train(self.batch.value, until=until)
+        message = self.run.train(self.batch.value, until=until, stop=lambda h: self.stop_reason(h) is not None)
         if message is not None:
             self.running = False
             self.message = message
             self.status.value = f"<span style='color:#C00000'><b>{self.message}</b></span>"
             return False
+        self._pause_if_stopped()
         return True
+
+    def _pause_if_stopped(self) -> bool:
+        """A stop condition holds (model_controls.stop_reason): pause and say why."""
+        reason = self.stop_reason(self.history)
+        if reason is not None and self.running:
+            self.running = False
+            self.status.value = f"<span style='color:#0B6E4F'><b>{reason}</b></span>"
+        return reason is not None
 
     async def _train_loop(self) -> None:
         me = asyncio.current_task()
@@ -255,8 +268,11 @@ class Playground(Controls):
                 self._redraw_guarded()               # the last frame (a learner's forward may raise)
 
     def start(self) -> None:
-        """Play: start the training task unless one is running already."""
+        """Play: start the training task unless one is running already (or a stop condition holds)."""
         self.running = True
+        if self._pause_if_stopped():
+            self._buttons()
+            return
         if self._task is None:
             self._rate_mark = (self.clock(), self.epoch)
             self._task = asyncio.ensure_future(self._train_loop())
@@ -349,9 +365,9 @@ class Playground(Controls):
                     raise
                 raise ValueError(f"more than {cap} rows: the playground takes at most {cap} points "
                                  f"(the points slider's maximum); upload a sample") from None
-            if int(y.max()) > 1:
-                raise ValueError(f"the playground draws two classes (labels 0 and 1), got labels up to "
-                                 f"{int(y.max())}")
+            if int(y.max()) >= MAX_CLASSES:
+                raise ValueError(f"the playground draws up to {MAX_CLASSES} classes (labels 0 to {MAX_CLASSES - 1}), "
+                                 f"got labels up to {int(y.max())}")
             lo, hi = x.min(dim=0).values, x.max(dim=0).values
             csv = ((x - lo) / (hi - lo).clamp(min=1e-12), y)       # drawn in the unit square
             new = self._make_run(replace(self.data_spec(), name="your CSV"), csv)
@@ -389,6 +405,7 @@ class Playground(Controls):
         self._last_draw = self.clock()
         frame = frame or self.frame()
         self.views.update(frame)
+        self.confusion_view.value = confusion_html(frame)
         for panel in self.panels:
             panel.refresh(self.run, frame)
         if self.image is not None:
@@ -400,11 +417,14 @@ class Playground(Controls):
         rate = ""
         if self.running and self.epoch > self._rate_mark[1]:
             rate = f"&ensp;{(self.epoch - self._rate_mark[1]) / (self._last_draw - self._rate_mark[0]):.0f} epochs/s"
+        if len(h.time) >= 2:                      # training time per epoch, from the History's time column
+            last = h.time[-min(len(h.time), 11):]
+            rate += f"&ensp;{1000 * (last[-1] - last[0]) / (len(last) - 1):.2f} ms/epoch"
         self.epoch_label.value = f"<span style='font-size:1.3em'><b>epoch {self.epoch}</b></span>{rate}&emsp;"
         if h.epoch:
             self.metrics.value = (f"train loss {h.train_loss[-1]:.4f} · test loss {h.test_loss[-1]:.4f} · "
                                   f"train error {100 * h.train_error[-1]:.1f}% · "
-                                  f"test error {100 * h.test_error[-1]:.1f}%")
+                                  f"test error {100 * h.test_error[-1]:.1f}% · lr {self.run.lr:.4g}")
         else:
             self.metrics.value = "press Play or Step to train"
 

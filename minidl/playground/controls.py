@@ -17,6 +17,7 @@ from ..framework.activations import ACTIVATIONS as ACTIVATIONS_BY_NAME
 from ..training import data
 from ..training.models import Recipe
 from .learner import LOSSES, Framework
+from .model_controls import ModelControls
 from .run import DataSpec
 
 ACTIVATIONS = {cls.__name__: name for name, cls in ACTIVATIONS_BY_NAME.items()}   # shown name -> name
@@ -35,7 +36,7 @@ def _wide() -> W.Layout:
     return W.Layout(width="310px")          # a Layout each: hiding one widget must not hide its siblings
 
 
-class Controls:
+class Controls(ModelControls):
     """The widgets of the app; ``framework`` (a learner's, or None) decides which options exist."""
 
     framework: Framework | None
@@ -115,6 +116,7 @@ class Controls:
         self.export_button.on_click(self._on_export)
         self.code = self._w(W.Textarea(layout=W.Layout(width="100%", height="240px")), "code")
         self.download = self._w(W.HTML(), "download")
+        self._build_model_controls()             # classes, features, L1/L2, schedule, stop (model_controls.py)
         if fw is not None:
             self.dropout.disabled = self.init.disabled = self.step_kind.disabled = True
             self.step_kind.value = "readable"
@@ -124,17 +126,21 @@ class Controls:
         def box(title: str, *children: W.Widget) -> W.Widget:
             return W.VBox([W.HTML(f"<b>{title}</b>"), *children])
         network = "Network" if self.framework is None else f"Network: your classes ({self.framework.name})"
+        more_data, more_network, more_training = self.model_boxes()
         controls = W.VBox([
-            box("Data", self.dataset, self.points, self.noise, self.ratio, W.HBox([self.regenerate, self.upload])),
-            box(network, self.layers, *self.widths, self.activation, self.dropout, self.init, self.loss,
+            box("Data", self.dataset, *more_data, self.points, self.noise, self.ratio,
+                W.HBox([self.regenerate, self.upload])),
+            box(network, *more_network, self.layers, *self.widths, self.activation, self.dropout, self.init, self.loss,
                 self.standardize),
-            box("Training", self.optimizer, self.lr, self.momentum, self.batch, self.step_kind, self.seed),
+            box("Training", self.optimizer, self.lr, self.momentum, self.batch, self.step_kind, self.seed,
+                *more_training),
             self.notes,
         ], layout=W.Layout(width="330px"))
         toolbar = W.HBox([self.play, self.step_button, self.reset_button, self.show_test])
         picture = self._w(picture, "boundary")
         panels = [W.Accordion([p.widget], titles=[p.title]) for p in getattr(self, "panels", [])]
-        main = W.VBox([toolbar, W.HBox([self.epoch_label, self.metrics]), self.status, picture, *panels,
+        picture_row = W.HBox([picture, self.confusion_view], layout=W.Layout(flex_flow="row wrap"))
+        main = W.VBox([toolbar, W.HBox([self.epoch_label, self.metrics]), self.status, picture_row, *panels,
                        W.Accordion([W.VBox([self.export_button, self.download, self.code])], titles=["Export"]),
                        W.Accordion([self.log], titles=["Log"])], layout=W.Layout(flex="1 1 700px"))
         app = W.HBox([controls, main], layout=W.Layout(flex_flow="row wrap"))   # narrow page: figure below
@@ -143,11 +149,11 @@ class Controls:
 
     @property
     def sizes(self) -> tuple[int, ...]:
-        return (2, *[w.value for w in self.widths[:self.layers.value]], 2)
+        return (len(self.feature_names()), *[w.value for w in self.widths[:self.layers.value]], self.n_classes())
 
     def data_spec(self) -> DataSpec:
         return DataSpec(self.dataset.value, self.points.value, self.noise.value, self.ratio.value, self.seed.value,
-                        self.standardize.value)
+                        self.standardize.value, self.classes.value, self.feature_names())
 
     def _momentum(self) -> float:
         """The momentum the optimizer gets: the slider's for Momentum and Nesterov (which moves the
@@ -164,11 +170,12 @@ class Controls:
         return Recipe(tuple(self.sizes), ACTIVATIONS[self.activation.value], dropout=self.dropout.value,
                       init=scheme, init_scale=scale, loss="mse" if self.loss.value == "MSE" else "ce",
                       optimizer="adam" if kind == "Adam" else "sgd", lr=self.lr.value, momentum=self._momentum(),
-                      nesterov=kind == "Nesterov", seed=self.seed.value)
+                      nesterov=kind == "Nesterov", seed=self.seed.value, **self.training_fields())
 
     def notes_for(self, run: Any) -> str:
         """One line per control that cannot do what it shows for ``run``, and why (HTML)."""
-        fw, lines = self.framework, []
+        fw = self.framework
+        lines = self.model_notes(None if fw is None else fw.name)
         if fw is None:
             why = run.why_not_compiled
             if why is not None:

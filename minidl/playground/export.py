@@ -1,9 +1,10 @@
 """Export: the Python that reproduces a playground run, and its trained weights.   Notebook 10
 
-``code(spec, run, batch_size)`` replays the run to its last epoch: the same data, initial weights
-and batch order. A minidl run is built by ``minidl.training.models.recipe_code`` (the one builder
-from names) and trained by ``md.fit``; a learner's run by their own classes and the readable loop
-written out. ``weights(run)`` is a state_dict (minidl) or the param() values by layer (a learner's),
+``code(spec, run, batch_size)`` replays the run to its last epoch: the same data (k classes, the
+input features of the standardised points), initial weights and batch order. A minidl run is
+built by ``minidl.training.models.recipe_code`` (the one builder from names: L1, L2 and the
+schedule too) and trained by ``md.fit``; a learner's run by their own classes and the readable
+loop written out. ``weights(run)`` is a state_dict (minidl) or the param() values by layer (a learner's),
 as torch.save bytes; ``download_link`` wraps them in a data-URL link.
 """
 
@@ -16,9 +17,10 @@ from dataclasses import replace
 import torch
 
 from ..framework.optim import SGD
+from ..training.features import DEFAULT, features_code
 from ..training.models import recipe_code
 from .learner import ACTIVATIONS, LOSSES, LearnerRun
-from .run import DataSpec, MinidlRun, Run
+from .run import DataSpec, MinidlRun, Run, takes_classes
 
 
 def data_code(spec: DataSpec) -> str:
@@ -27,13 +29,26 @@ def data_code(spec: DataSpec) -> str:
                 "lo, hi = x.min(dim=0).values, x.max(dim=0).values\n"
                 "x = (x - lo) / (hi - lo).clamp(min=1e-12)          # rescaled to [0, 1]² as in the app\n")
     else:
-        load = f"x, y = md.data.make_dataset({spec.name!r}, {spec.points}, noise={spec.noise}, generator={spec.seed})\n"
+        k = f", classes={spec.classes}" if takes_classes(spec.name) else ""
+        load = (f"x, y = md.data.make_dataset({spec.name!r}, {spec.points}, noise={spec.noise}, "
+                f"generator={spec.seed}{k})\n")
     std = "x_train, x_test, mean, std = md.data.standardize(x_train, x_test)\n" if spec.standardize else ""
+    features = ""
+    if tuple(spec.features) != DEFAULT:
+        features = (f"x_train = {features_code(spec.features, 'x_train')}      # the input features\n"
+                    f"x_test = {features_code(spec.features, 'x_test')}\n")
     return (f"{load}x_train, y_train, x_test, y_test = md.data.train_test_split(x, y, {spec.test_fraction}, "
-            f"generator={spec.seed})\n{std}")
+            f"generator={spec.seed})\n{std}{features}")
 
 
 def _lr_note(run: Run) -> str:
+    if isinstance(run, MinidlRun) and run.scheduler is not None:    # the lr moves by itself: ask what a control did
+        changed = sorted(run.changed_live)
+        return f"# note: {', '.join(changed)} changed while training; this replays the last values\n" \
+            if changed else ""
+    if isinstance(run, MinidlRun) and run.changed_live - {"lr"}:
+        changed = sorted(run.changed_live)
+        return f"# note: {', '.join(changed)} changed while training; this replays the last values\n"
     lrs = sorted(set(run.history.lr))
     return f"# note: the learning rate was changed while training ({lrs}); this replays the last one\n" \
         if len(lrs) > 1 else ""
@@ -51,15 +66,15 @@ def code(spec: DataSpec, run: Run, batch_size: int) -> str:
     if not isinstance(run, MinidlRun):
         raise TypeError(f"export.code: expected a MinidlRun or a LearnerRun, got {type(run).__name__}")
     recipe, optim = run.recipe, run.optim          # the values in force: the sliders apply live
+    g = optim.param_groups[0]
+    recipe = replace(recipe, lr=run.base_lr, weight_decay=g["weight_decay"], l1=g["l1"])
     if isinstance(optim, SGD):
-        g = optim.param_groups[0]
-        recipe = replace(recipe, lr=optim.lr, momentum=g["momentum"], nesterov=g["nesterov"])
-    else:
-        recipe = replace(recipe, lr=optim.lr)
+        recipe = replace(recipe, momentum=g["momentum"], nesterov=g["nesterov"])
+    scheduler = "" if run.scheduler is None else ", scheduler=scheduler"
     return (f"{head}{recipe_code(recipe)}{_lr_note(run)}"
             f"history = md.fit(model, criterion, optimizer, (x_train, y_train), (x_test, y_test),\n"
             f"                 epochs={epochs}, batch_size={batch_size}, "
-            f"generator=torch.Generator().manual_seed({spec.seed}))\n"
+            f"generator=torch.Generator().manual_seed({spec.seed}){scheduler})\n"
             "print(history)\n")
 
 
@@ -77,7 +92,7 @@ def _learner_code(head: str, run: LearnerRun, epochs: int, batch_size: int, seed
             f"criterion = F.{LOSSES[run.loss]}()\n"
             f"optimizer = F.SGD(model.param(), {run.lr!r}, momentum={getattr(run.optim, 'momentum', 0.0)!r})\n"
             f"{_lr_note(run)}"
-            + ("targets = md.data.one_hot(y_train, 2)          # MSE on one-hot targets\n" if mse else
+            + (f"targets = md.data.one_hot(y_train, {sizes[-1]})          # MSE on one-hot targets\n" if mse else
                "targets = y_train\n")
             + f"generator = torch.Generator().manual_seed({seed})\n"
             f"for epoch in range({epochs}):\n"

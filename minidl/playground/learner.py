@@ -138,8 +138,9 @@ class LearnerRun(Run):
         (x, y), (tx, ty) = d.train, d.test
         self.x, self.tx = x.to(self.dtype), tx.to(self.dtype)
         self.labels, self.test_labels = y, ty
-        self.t = data.one_hot(y, 2, dtype=self.dtype) if loss == "MSE" else y       # what the loss compares with
-        self.tt = data.one_hot(ty, 2, dtype=self.dtype) if loss == "MSE" else ty
+        k = self.sizes[-1]                                      # one output per class
+        self.t = data.one_hot(y, k, dtype=self.dtype) if loss == "MSE" else y       # what the loss compares with
+        self.tt = data.one_hot(ty, k, dtype=self.dtype) if loss == "MSE" else ty
         self.step = LearnerStep(self.model, self.criterion, self.eval_criterion, self.optim, self.pairs)
 
     def _build(self, F: Any, sizes: tuple[int, ...], activation: str, loss: str, lr: float, momentum: float) -> None:

@@ -1,10 +1,10 @@
 """One training run of the playground: its data, network, optimiser and History.   Notebook 10
 
-``Data`` is the points the controls ask for (split, standardised). ``Run`` holds what every run
-has (data, History, the batch order's generator) and answers what a Frame asks (playground.state):
-the boundary, predictions, hidden units, gradient norms. ``MinidlRun`` trains minidl's modules
-built from a Recipe (the one builder from names) through ``minidl.fit``, the compiled step or
-the readable one; ``learner.LearnerRun`` trains a learner's own modules.
+``Data`` is the points the controls ask for (split, standardised, turned into the input features).
+``Run`` holds what every run has (data, History, the batch order's generator) and answers what a
+Frame asks (playground.state): the class probabilities, predictions, hidden units, gradient
+norms. ``MinidlRun`` trains minidl's modules built from a Recipe (the one builder from names)
+through ``minidl.fit``, the compiled step or the readable one; ``learner.LearnerRun`` trains a learner's own modules.
 
 Training goes in slices: ``train(until=t)`` trains until the clock passes t, in minidl's one
 loop (training.train.run, as fit runs it); a slice may end inside an epoch and the next one
@@ -24,12 +24,12 @@ import torch
 from ..framework.layers import Linear
 from ..framework.module import Module, evaluating
 from ..framework.optim import SGD
-from ..tools.viz import decision_grid
 from ..training import data
 from ..training import fast as compiled
+from ..training.features import input_features
 from ..training.history import History
 from ..training.metrics import output_width, prepare_targets
-from ..training.models import Recipe, build
+from ..training.models import Recipe, build, build_scheduler
 from ..training.train import describe_run, run, training_step
 from .slices import Slicer
 
@@ -44,16 +44,34 @@ class DataSpec:
     test_fraction: float = 0.5
     seed: int = 0
     standardize: bool = True
+    classes: int = 2                   # k, for the data sets that take it (takes_classes); others have 2
+    features: tuple[str, ...] = ("x1", "x2")     # training.features.FEATURES names: the network's inputs
+
+
+def takes_classes(name: str) -> bool:
+    """Whether data set ``name`` can draw k classes (data.CLASSES: gaussians, spiral)."""
+    return name in data.CLASSES
 
 
 @dataclass(frozen=True)
 class Data:
-    """The raw points (in the unit square) and what the network trains on (standardised or not)."""
+    """The raw points (in the unit square) and what the network trains on.
+
+    network input = input_features(standardise(raw), features): standardised first (mean and std of
+    the training points), so that x1², x1·x2 and sin x1 are features of centred, unit-scale inputs
+    (x1² of a raw x1 in [0, 1] would be nearly x1 itself); without standardisation, of the raw points.
+    """
 
     raw: dict[str, torch.Tensor]                       # x_train, y_train, x_test, y_test
     train: tuple[torch.Tensor, torch.Tensor]
     test: tuple[torch.Tensor, torch.Tensor]
     transform: Callable[[torch.Tensor], torch.Tensor] | None     # raw points -> network inputs
+    classes: int = 2
+
+    @property
+    def width(self) -> int:
+        """The network's input width: one per feature."""
+        return self.train[0].shape[1]
 
     @classmethod
     def make(cls, spec: DataSpec, csv: tuple[torch.Tensor, torch.Tensor] | None = None) -> Data:
@@ -61,22 +79,54 @@ class Data:
         if spec.name == "your CSV" and csv is not None:
             x, y = csv
         else:
-            x, y = data.make_dataset(spec.name, spec.points, noise=spec.noise, generator=spec.seed)
+            more = {"classes": spec.classes} if takes_classes(spec.name) else {}
+            x, y = data.make_dataset(spec.name, spec.points, noise=spec.noise, generator=spec.seed, **more)
+        classes = max(2, int(y.max()) + 1) if spec.name == "your CSV" else \
+            (spec.classes if takes_classes(spec.name) else 2)
+        if not spec.features:
+            raise ValueError("Data.make: expected at least one input feature, got none")
         xtr, ytr, xte, yte = data.train_test_split(x, y, spec.test_fraction, generator=spec.seed)
-        transform = None
         if spec.standardize:
-            xtr_in, xte_in, mean, std = data.standardize(xtr, xte)
-            transform = lambda p: (p - mean.to(p.dtype)) / std.to(p.dtype)   # noqa: E731
+            _, _, mean, std = data.standardize(xtr, xte)
+            scale = lambda p: (p - mean.to(p.dtype)) / std.to(p.dtype)   # noqa: E731
         else:
-            xtr_in, xte_in = xtr, xte
+            scale = lambda p: p   # noqa: E731
+        names = tuple(spec.features)
+        plain = names == ("x1", "x2")
+        transform = None if plain and not spec.standardize else \
+            (scale if plain else (lambda p: input_features(scale(p), names)))
+        inputs = transform or (lambda p: p)
         return cls({"x_train": xtr, "y_train": ytr, "x_test": xte, "y_test": yte},
-                   (xtr_in, ytr), (xte_in, yte), transform)
+                   (inputs(xtr), ytr), (inputs(xte), yte), transform, classes)
+
+
+def probabilities(out: torch.Tensor, output: str) -> torch.Tensor:
+    """Class probabilities (N, k) from network outputs (N, k).
+
+    output="softmax" (cross-entropy): p = softmax(out).
+    output="scores" (MSE on one-hot targets): p = the point of the probability simplex nearest the
+    scores (their Euclidean projection, "sparsemax"): p_c = max(out_c − τ, 0) with τ such that
+    Σ p_c = 1. MSE pulls the scores towards a one-hot vector, a corner of that simplex, so the
+    nearest distribution is the natural reading; it keeps the arg-max (the predicted class), and
+    for k = 2 it is clamp((out₁ − out₀ + 1) / 2, 0, 1), the map the playground has always drawn
+    (viz.decision_grid's "scores").
+    """
+    if output == "softmax":
+        return torch.softmax(out, dim=1)
+    if output != "scores":
+        raise ValueError(f"probabilities: output must be 'softmax' or 'scores', got {output!r}")
+    z, _ = out.sort(dim=1, descending=True)
+    j = torch.arange(1, out.shape[1] + 1, dtype=out.dtype)
+    cumulative = z.cumsum(dim=1)
+    support = (1 + j * z > cumulative).sum(dim=1, keepdim=True)      # how many classes get p > 0
+    tau = (cumulative.gather(1, support - 1) - 1) / support.to(out.dtype)
+    return (out - tau).clamp(min=0)
 
 
 class Run:
     """Data + History + the generator of the batch order; the network is the subclass's."""
 
-    output = "scores"          # how outputs become P(class 1) (viz.decision_grid): "scores" for MSE, else "softmax"
+    output = "scores"          # how outputs become probabilities (run.probabilities): "scores" for MSE, else "softmax"
 
     def __init__(self, d: Data, seed: int):
         self.data = d
@@ -84,17 +134,24 @@ class Run:
         self.generator = torch.Generator().manual_seed(seed)
         self.slicer = Slicer(self.generator, time.perf_counter)
         self.points = {k: (d.raw[f"x_{k}"].numpy(), d.raw[f"y_{k}"].numpy()) for k in ("train", "test")}
+        self.classes = d.classes
 
     @property
     def epoch(self) -> int:
         return self.history.epoch[-1] if self.history.epoch else 0
 
-    def train(self, batch_size: int, *, epochs: int | None = None, until: float | None = None) -> str | None:
+    def train(self, batch_size: int, *, epochs: int | None = None, until: float | None = None,
+              stop: Callable[[History], bool] | None = None) -> str | None:
         """``epochs`` whole epochs (one if neither is given; an epoch in progress is finished first),
         or batches until ``slicer.clock()`` passes ``until`` (at least one batch; the epoch may go on
-        in the next call). Returns a message if training diverged, else None."""
+        in the next call); ``stop(history)``, asked after every epoch, ends it early when True.
+        Returns a message if training diverged, else None."""
         count = epochs if epochs is not None else (10**9 if until is not None else 1)
-        self.slicer.train(self.loop, self.training_step(), batch_size, count, until)
+        loop = self.loop
+        if stop is not None:
+            def loop(step: Any, size: int, n: int, callbacks: list) -> History:
+                return self.loop(step, size, n, [*callbacks, lambda _e, h, _m: "stop" if stop(h) else None])
+        self.slicer.train(loop, self.training_step(), batch_size, count, until)
         if self.history.diverged is None:         # run() clears it when it starts, sets it on a divergence
             return None
         return (f"diverged at epoch {self.epoch + 1} — lower the learning rate (lr={self.lr:.3g}){self.advice}, "
@@ -117,7 +174,7 @@ class Run:
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Network outputs (N, 2) for network inputs, in eval mode."""
+        """Network outputs (N, k) for network inputs, in eval mode."""
         raise NotImplementedError
 
     def hidden_inputs(self, x: torch.Tensor, layers: int) -> list[torch.Tensor]:
@@ -132,7 +189,12 @@ class Run:
         return self.data.transform(x) if self.data.transform is not None else x
 
     def boundary(self, resolution: int) -> np.ndarray:
-        return decision_grid(self.forward, (0, 1, 0, 1), resolution, self.output, self.inputs)[2]
+        """(resolution, resolution, k) class probabilities at the pixel centres of [0, 1]², row = y."""
+        centres = (np.arange(resolution) + 0.5) / resolution
+        xx, yy = np.meshgrid(centres, centres)
+        grid = np.stack([xx.ravel(), yy.ravel()], axis=1)
+        p = probabilities(self.forward(self.inputs(grid)), self.output)
+        return p.numpy().astype(float).reshape(resolution, resolution, -1)
 
     def predict(self, raw: np.ndarray) -> np.ndarray:
         return self.forward(self.inputs(raw)).argmax(dim=1).numpy()
@@ -156,12 +218,21 @@ def hidden_outputs(layers: list[Any], x: torch.Tensor, count: int, is_linear: Ca
 
 
 class MinidlRun(Run):
-    """minidl's modules from a Recipe, trained by minidl.fit (compiled step unless ``readable``)."""
+    """minidl's modules from a Recipe, trained by minidl.fit (compiled step unless ``readable``).
+
+    The Recipe's schedule (models.build_scheduler) is stepped once per recorded epoch by the loop,
+    as fit(scheduler=) does. The lr slider sets the schedule's base lr: base_lr ← v, and the lr in
+    force is multiplied by v / old base_lr, which is what the schedule gives this epoch for the new
+    base (step and cosine to η_min = 0 are both proportional to base_lr). L2 and L1 rates apply to the
+    optimizer's param_groups ("weight_decay", "l1"), read at every step like the lr.
+    """
 
     def __init__(self, d: Data, recipe: Recipe, *, readable: bool = False):
         super().__init__(d, recipe.seed or 0)
         self.recipe = recipe
         self.model, self.criterion, self.optim = build(recipe)
+        self.scheduler = build_scheduler(recipe, self.optim)       # None: a constant lr
+        self.changed_live: set[str] = set()                       # what a control changed after epoch 0
         self.model: Module
         self.readable = readable
         self.output = "scores" if recipe.loss == "mse" else "softmax"
@@ -188,14 +259,39 @@ class MinidlRun(Run):
                      shuffle=True, n_train=len(self.train_set[0]), n_test=len(self.test_set[0]))
         return run(step, self.train_set, self.test_set, epochs=epochs, batch_size=batch_size, shuffle=True,
                    generator=self.generator, callbacks=callbacks, progress=False, log=None, log_every=1,
-                   history=self.history, check_finite=True, model=self.model, where="Playground")
+                   history=self.history, check_finite=True, model=self.model, where="Playground",
+                   scheduler=self.scheduler)
 
     @property
     def lr(self) -> float:
+        """The lr in force (the schedule's for this epoch)."""
         return float(self.optim.lr)
 
+    @property
+    def base_lr(self) -> float:
+        """The lr slider's value: the schedule's base lr, or the constant lr."""
+        return float(self.scheduler.base_lrs[0]) if self.scheduler is not None else self.lr
+
     def set_lr(self, lr: float) -> bool:
-        self.optim.lr = lr
+        """The base lr from now on (see the class docstring for a schedule)."""
+        if lr != self.base_lr and self.epoch > 0:
+            self.changed_live.add("lr")
+        if self.scheduler is None:
+            self.optim.lr = lr
+            return True
+        old = self.base_lr
+        self.optim.lr = self.optim.lr * lr / old if old > 0 else lr
+        self.scheduler.base_lrs = [lr for _ in self.scheduler.base_lrs]
+        return True
+
+    def set_regularisation(self, l2: float, l1: float) -> bool:
+        """L2 (weight_decay) and L1 rates from the next step on."""
+        group = self.optim.param_groups[0]
+        if self.epoch > 0:
+            self.changed_live |= {n for n, old, new in (("L2", group["weight_decay"], l2), ("L1", group["l1"], l1))
+                                  if old != new}
+        for group in self.optim.param_groups:
+            group["weight_decay"], group["l1"] = float(l2), float(l1)
         return True
 
     def set_momentum(self, momentum: float) -> bool:

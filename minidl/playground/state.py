@@ -1,10 +1,11 @@
 """What one picture of the playground shows: a Frame, made by the app, drawn by the views.   Notebook 10
 
-A Frame is a frozen snapshot in plain numpy: the curves of the History, P(class 1) over the input
-square, the points and the mistakes, the gradient norm of every Linear layer and what the units of
-the first hidden layers respond to. The views read nothing else, so they can be tested (and
-timed) on a Frame alone, and any network that answers the questions of ``Network`` (minidl's
-modules or a learner's own) can be drawn.
+A Frame is a frozen snapshot in plain numpy: the curves of the History, the k class probabilities
+over the input square (run.probabilities says how a network's outputs become them), the points and
+the mistakes, the test set's confusion matrix and each class's error, the gradient norm of every
+Linear layer and what the units of the first hidden layers respond to. The views read nothing
+else, so they can be tested (and timed) on a Frame alone, and any network that answers the
+questions of ``Network`` (minidl's modules or a learner's own) can be drawn.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ class Network(Protocol):
 
     history: History
     points: dict[str, tuple[np.ndarray, np.ndarray]]      # "train"/"test" -> (raw x (N, 2), labels (N,))
+    classes: int                                          # k, the network's outputs
 
-    def boundary(self, resolution: int) -> np.ndarray: ...              # P(class 1), (res, res), row = y
+    def boundary(self, resolution: int) -> np.ndarray: ...              # P(class c), (res, res, k), row = y
     def predict(self, raw: np.ndarray) -> np.ndarray: ...               # classes of raw points (N,)
     def hidden(self, raw: np.ndarray, layers: int) -> list[torch.Tensor]: ...   # [(N, units)] per layer
     def gradient_norms(self) -> list[float] | None: ...                 # ‖∂L/∂W‖ per Linear, or None
@@ -47,16 +49,22 @@ class Frame:
     train_error: np.ndarray
     test_error: np.ndarray
     note: str                               # shown on the loss curves (a divergence), or ""
-    boundary: np.ndarray                    # (GRID, GRID) P(class 1) at the pixel centres of [0, 1]²
+    boundary: np.ndarray                    # (GRID, GRID, k) P(class c) at the pixel centres of [0, 1]²
     train: tuple[np.ndarray, np.ndarray]    # raw points (N, 2), labels (N,): the same arrays every frame
     test: tuple[np.ndarray, np.ndarray] | None   # None: test points hidden
     mistakes: np.ndarray                    # (K, 2) misclassified points shown
     gradient_norms: tuple[float, ...]       # one per Linear layer; nan where the framework gives none
     units: tuple[np.ndarray, ...]           # per hidden layer shown: (units, UNIT_GRID, UNIT_GRID)
+    confusion: np.ndarray | None = None     # (k, k) test counts: row = true class, column = predicted
+    class_error: np.ndarray | None = None   # (2, k) train and test error of each true class (nan: no points)
 
     @property
     def n_linear(self) -> int:
         return len(self.gradient_norms)
+
+    @property
+    def classes(self) -> int:
+        return self.boundary.shape[2]
 
 
 def unit_grid() -> np.ndarray:
@@ -71,8 +79,11 @@ def capture(net: Network, n_linear: int, *, show_test: bool, note: str = "") -> 
     h = net.history
     train = net.points["train"]
     test = net.points["test"] if show_test else None
-    shown = [train] + ([test] if test is not None else [])
-    mistakes = [x[net.predict(x) != y] for x, y in shown]
+    k = net.classes
+    predicted = {name: net.predict(x) for name, (x, _) in net.points.items()}
+    shown = [("train", train)] + ([("test", test)] if test is not None else [])
+    mistakes = [x[predicted[name] != y] for name, (x, y) in shown]
+    counts = {name: confusion(y, predicted[name], k) for name, (_, y) in net.points.items()}
     norms = net.gradient_norms()
     acts = net.hidden(unit_grid(), UNIT_LAYERS)
     units = tuple(a[:, :UNITS].T.reshape(-1, UNIT_GRID, UNIT_GRID).numpy() for a in acts)
@@ -83,7 +94,20 @@ def capture(net: Network, n_linear: int, *, show_test: bool, note: str = "") -> 
         note=note if h.diverged else "", boundary=net.boundary(GRID), train=train, test=test,
         mistakes=np.concatenate(mistakes) if mistakes else np.zeros((0, 2)),
         gradient_norms=tuple(math.nan for _ in range(n_linear)) if norms is None else tuple(norms),
-        units=units)
+        units=units, confusion=counts["test"],
+        class_error=np.stack([class_error(counts[n]) for n in ("train", "test")]))
+
+
+def confusion(labels: np.ndarray, predicted: np.ndarray, k: int) -> np.ndarray:
+    """C[i, j] = #{n : labels_n = i and predicted_n = j}, (k, k) int: rows true, columns predicted."""
+    return np.bincount(np.asarray(labels) * k + np.asarray(predicted), minlength=k * k).reshape(k, k)
+
+
+def class_error(counts: np.ndarray) -> np.ndarray:
+    """Each true class's error, 1 − C[i, i] / Σ_j C[i, j] (nan for a class without points)."""
+    total = counts.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, 1 - np.diag(counts) / np.maximum(total, 1), np.nan)
 
 
 def _column(values: list) -> np.ndarray:

@@ -1,9 +1,11 @@
 """The playground's pictures: one matplotlib Figure drawing a Frame (playground.state).   Notebook 10
 
-Panels: the decision boundary (probability heatmap, 0.5 contour, train/test points, mistakes),
-loss and error curves, the gradient norm of every Linear layer, and what each unit of the first
-hidden layers responds to over the input square. One Figure for the app's lifetime (never in
-pyplot, so no figures pile up); a change of architecture rebuilds its axes in place.
+Panels: the decision boundary (the k class probabilities painted by colours.class_image, the line
+where the arg-max class changes, train/test points in colours.class_colour, mistakes), loss and
+error curves, the gradient norm of every Linear layer, and what each unit of the first hidden
+layers responds to over the input square (the confusion matrix is a table beside it: confusion.py).
+One Figure for the app's lifetime (never in pyplot, so no figures pile up); a change of
+architecture rebuilds its axes in place.
 
 A frame is cheap because most of the Figure does not change: axes, ticks, labels and titles are
 rendered once (a *full draw*) and kept as a background; every frame restores that background and
@@ -37,6 +39,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from ..tools.viz import STYLE
+from .colours import MAX_CLASSES, class_colour, class_image
 from .state import GRID, UNIT_GRID, UNIT_LAYERS, UNITS, Frame
 
 CENTRES = (np.arange(GRID) + 0.5) / GRID          # the boundary's pixel centres (viz.decision_grid)
@@ -90,14 +93,13 @@ class Views:
 
     def _setup(self, n_linear: int) -> None:
         ax = self.ax_boundary
-        self.im = ax.imshow(np.full((GRID, GRID), 0.5), origin="lower", extent=(0, 1, 0, 1), cmap=_two_class_cmap(),
-                            vmin=0, vmax=1, interpolation="bilinear")
+        self.im = ax.imshow(np.ones((GRID, GRID, 3)), origin="lower", extent=(0, 1, 0, 1), interpolation="bilinear")
         self.contour = LineCollection([], colors=STYLE["boundary"], linewidths=1.2)
         ax.add_collection(self.contour, autolim=False)
         def markers(marker: str, cls: int) -> Any:     # Line2D markers: stamped, far cheaper than a scatter
-            return ax.plot([], [], marker, ms=3.6, mfc=STYLE[f"class{cls}"], mec="white", mew=0.3)[0]
-        self.train_pts = [markers("o", c) for c in (0, 1)]
-        self.test_pts = [markers("^", c) for c in (0, 1)]
+            return ax.plot([], [], marker, ms=3.6, mfc=class_colour(cls), mec="white", mew=0.3)[0]
+        self.train_pts = [markers("o", c) for c in range(MAX_CLASSES)]
+        self.test_pts = [markers("^", c) for c in range(MAX_CLASSES)]
         self.mistakes = ax.plot([], [], "o", ms=6.5, mfc="none", mec=STYLE["mistakes"], mew=0.9)[0]
         ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="$x_1$", ylabel="$x_2$")
         ax.set_title("decision boundary", fontsize=10)
@@ -135,8 +137,8 @@ class Views:
     def update(self, frame: Frame) -> None:
         """Set every artist from ``frame``; the limits they need decide whether the next draw is full."""
         p = frame.boundary
-        self.im.set_data(p)
-        self.contour.set_segments(_contour(p) if p.min() < 0.5 < p.max() else [])
+        self.im.set_data(class_image(p))
+        self.contour.set_segments(_contour(p))
 
         if frame.train[0] is not self._train_points:          # new points only after a reset
             self._train_points = frame.train[0]
@@ -214,6 +216,7 @@ class Views:
 
 
 def _points(lines: list[Any], x: np.ndarray, y: np.ndarray) -> None:
+    """Each class's points into its line (classes beyond the data's: none)."""
     for cls, line in enumerate(lines):
         line.set_data(x[y == cls, 0], x[y == cls, 1])
 
@@ -234,8 +237,17 @@ def _mosaic(units: tuple[np.ndarray, ...]) -> np.ndarray:
 
 
 def _contour(p: np.ndarray) -> list[np.ndarray]:
-    """The 0.5 level of P(class 1) as polylines (contourpy: what ax.contour uses, without a new artist)."""
-    return list(contourpy.contour_generator(CENTRES, CENTRES, p).lines(0.5))
+    """Where the arg-max class changes, as polylines (contourpy: what ax.contour uses, without a new artist):
+    the 0 level of m_c = p_c − max_{c' ≠ c} p_c', the edge of class c's region, for every class c
+    (k = 2: class 1 alone, m₁ = 2 P(class 1) − 1, the 0.5 level of P(class 1); the regions' shared
+    edges are drawn once from each side)."""
+    k = p.shape[2]
+    lines: list[np.ndarray] = []
+    for c in range(1, 2) if k == 2 else range(k):
+        margin = p[:, :, c] - np.delete(p, c, axis=2).max(axis=2)
+        if margin.min() < 0 < margin.max():
+            lines += contourpy.contour_generator(CENTRES, CENTRES, margin).lines(0.0)
+    return lines
 
 
 def _epoch_limit(epoch: float) -> int:
@@ -313,8 +325,3 @@ def _ipympl_canvas() -> Any:
         _CANVAS = AppCanvas
     return _CANVAS
 
-
-def _two_class_cmap() -> Any:
-    from matplotlib.colors import LinearSegmentedColormap, to_rgb
-    light = [0.55 * np.array(to_rgb(STYLE[k])) + 0.45 for k in ("class0", "class1")]   # pastel: points stay visible
-    return LinearSegmentedColormap.from_list("pg", [light[0], (1, 1, 1), light[1]])

@@ -1,10 +1,13 @@
 """2-D data sets, train/test and train/validation/test splits, standardize, one_hot, mini-batches.     Notebooks 01, 10
 
 Every data set returns ``x`` (n, 2) floating, inside the unit square [0, 1]², and ``y`` (n,) int64.
+``classes``: k = 2..5 for the data sets in CLASSES (gaussians, spiral), 2 for the others; each class
+gets n // k points, the rest spread one each over the last classes.
 ``noise`` means:  disk: the fraction of labels flipped (exactly round(noise·n) of them);
 every other set: the std of Gaussian jitter added to the inputs (in unit-square units) after the
 labels are drawn, then clipped to [0, 1]², so noise blurs the boundary but never changes a label.
 ``generator`` is a torch.Generator, an int seed, or None (torch's global RNG).
+Input features computed from x (x₁², x₁x₂, sin x₁ ...): md.features.input_features.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from .csv_reader import CSV_DTYPES, MAX_ROWS, load_csv, parse_csv  # md.data.par
 Dataset = tuple[Tensor, Tensor]
 Seed = torch.Generator | int | None      # a generator, an int seed, or None: the global RNG
 RADIUS = 1.0 / math.sqrt(2.0 * math.pi)   # the disk of this radius covers half of [0, 1]²
+CLASSES = {"gaussians": (2, 5), "spiral": (2, 5)}   # data sets that take k classes: (fewest, most); others 2
 
 
 def _start(where: str, n: int, noise: float, generator: Seed, dtype: torch.dtype,
@@ -37,9 +41,27 @@ def _start(where: str, n: int, noise: float, generator: Seed, dtype: torch.dtype
     return as_generator(generator, where)
 
 
-def _balanced(n: int, g: torch.Generator | None) -> Tensor:
-    """n // 2 zeros and n - n // 2 ones, in random order."""
-    return (torch.randperm(n, generator=g) >= n // 2).long()
+def _classes(where: str, classes: int, n: int) -> int:
+    """classes if it is an int in CLASSES[where]'s range and n has a point for each, else ValueError."""
+    low, high = CLASSES[where]
+    if isinstance(classes, bool) or not isinstance(classes, int) or not low <= classes <= high:
+        raise ValueError(f"{where}: classes must be an int in [{low}, {high}], got {classes!r}")
+    if n < classes:
+        raise ValueError(f"{where}: n must be an int >= classes={classes}, got {n!r}")
+    return classes
+
+
+def _balanced(n: int, g: torch.Generator | None, k: int = 2) -> Tensor:
+    """Labels 0..k-1 in random order: class j gets n // k points, plus one if j >= k - n % k.
+
+    y = Σ_j [p ≥ s_j] for a random permutation p and s_j the first position of class j; for k = 2 that
+    is [p ≥ n // 2]: n // 2 zeros and n - n // 2 ones.
+    """
+    p = torch.randperm(n, generator=g)
+    y = (p >= n // k).long()                                    # s_1 = n // k (+ 0: the extras go last)
+    for j in range(2, k):
+        y += p >= j * (n // k) + max(0, j - (k - n % k))        # s_j
+    return y
 
 
 def _finish(x: Tensor, y: Tensor, noise: float, g: torch.Generator | None, dtype: torch.dtype) -> Dataset:
@@ -75,12 +97,26 @@ def xor(n: int = 1000, *, noise: float = 0.0, generator: Seed = None,
     return _finish(x, y, noise, g, dtype)
 
 
-def gaussians(n: int = 1000, *, noise: float = 0.0, generator: Seed = None,
+def gaussian_centres(k: int = 2) -> Tensor:
+    """μ_c = (½, ½) + 0.2√2 (cos φ_c, sin φ_c),  φ_c = 5π/4 + 2π c / k:  k points on a circle, (k, 2) float64.
+
+    Rounded to 12 decimals, so k = 2 gives exactly μ₀ = (0.3, 0.3), μ₁ = (0.7, 0.7).
+    """
+    r = 0.2 * math.sqrt(2.0)
+    phi = [5 * math.pi / 4 + 2 * math.pi * c / k for c in range(k)]
+    return torch.tensor([[round(0.5 + r * math.cos(a), 12), round(0.5 + r * math.sin(a), 12)] for a in phi],
+                        dtype=torch.float64)
+
+
+def gaussians(n: int = 1000, *, classes: int = 2, noise: float = 0.0, generator: Seed = None,
               dtype: torch.dtype = torch.float32) -> Dataset:
-    """x ~ N(μ_y, 0.1²·I), μ₀ = (0.3, 0.3), μ₁ = (0.7, 0.7); jitter widens the blobs."""
+    """x ~ N(μ_y, 0.1²·I), μ_c on a circle around (½, ½) (gaussian_centres); jitter widens the blobs.
+
+    k = 2: μ₀ = (0.3, 0.3), μ₁ = (0.7, 0.7), the diagonal.
+    """
     g = _start("gaussians", n, noise, generator, dtype)
-    y = _balanced(n, g)
-    centre = 0.3 + 0.4 * y.double().unsqueeze(1).expand(n, 2)
+    y = _balanced(n, g, _classes("gaussians", classes, n))
+    centre = gaussian_centres(classes)[y]                                 # (n, 2)
     x = centre + 0.1 * torch.randn(n, 2, generator=g, dtype=torch.float64)
     return _finish(x, y, noise, g, dtype)
 
@@ -90,13 +126,13 @@ def _polar(r: Tensor, theta: Tensor) -> Tensor:
     return 0.5 + r.unsqueeze(1) * torch.stack([theta.cos(), theta.sin()], dim=1)
 
 
-def spiral(n: int = 1000, *, noise: float = 0.0, generator: Seed = None,
+def spiral(n: int = 1000, *, classes: int = 2, noise: float = 0.0, generator: Seed = None,
            dtype: torch.dtype = torch.float32) -> Dataset:
-    """r = 0.45 t,  θ = 3.5π t + π y,  t ~ U(0, 1): two interleaved spirals, 1¾ turns each."""
+    """r = 0.45 t,  θ = 3.5π t + 2π y / k,  t ~ U(0, 1): k interleaved spirals, 1¾ turns each."""
     g = _start("spiral", n, noise, generator, dtype)
-    y = _balanced(n, g)
+    y = _balanced(n, g, _classes("spiral", classes, n))
     t = torch.rand(n, generator=g, dtype=torch.float64)
-    x = _polar(0.45 * t, 3.5 * math.pi * t + math.pi * y)
+    x = _polar(0.45 * t, 3.5 * math.pi * t + (2 * math.pi / classes) * y)   # k = 2: π y
     return _finish(x, y, noise, g, dtype)
 
 
@@ -128,11 +164,17 @@ DATASETS: dict[str, Callable[..., Dataset]] = {
 }
 
 
-def make_dataset(name: str, n: int = 1000, *, noise: float = 0.0, generator: Seed = None,
+def make_dataset(name: str, n: int = 1000, *, classes: int = 2, noise: float = 0.0, generator: Seed = None,
                  dtype: torch.dtype = torch.float32) -> Dataset:
-    """DATASETS[name](n, noise=noise, generator=generator, dtype=dtype)."""
+    """DATASETS[name](n, classes=classes, noise=noise, generator=generator, dtype=dtype); classes only
+    for the data sets in CLASSES, the others have 2."""
     if name not in DATASETS:
         raise ValueError(f"make_dataset: unknown data set {name!r}; valid names: {', '.join(DATASETS)}")
+    if name in CLASSES:
+        return DATASETS[name](n, classes=classes, noise=noise, generator=generator, dtype=dtype)
+    if isinstance(classes, bool) or not isinstance(classes, int) or classes != 2:
+        raise ValueError(f"make_dataset: data set {name!r} has 2 classes, got classes={classes!r} "
+                         f"(k classes: {', '.join(CLASSES)})")
     return DATASETS[name](n, noise=noise, generator=generator, dtype=dtype)
 
 
@@ -254,6 +296,7 @@ def batches(x: Tensor, y: Tensor, batch_size: int, shuffle: bool = True,
     int_at_least(batch_size, "batch_size", "batches")
     return ((x[i], y[i]) for i in batch_order(n, batch_size, shuffle, generator))
 
-__all__ = ["RADIUS", "DATASETS", "disk", "xor", "gaussians", "spiral", "circles", "moons", "make_dataset",
+__all__ = ["RADIUS", "CLASSES", "DATASETS", "disk", "xor", "gaussians", "gaussian_centres", "spiral", "circles",
+           "moons", "make_dataset",
            "train_test_split", "train_val_test_split", "Split", "standardize", "one_hot", "batch_order", "batches",
            "parse_csv", "load_csv", "MAX_ROWS", "CSV_DTYPES"]

@@ -16,7 +16,7 @@ with the same operations in the same order (so the same rounding), but
 
 Supported: a Sequential (nested ones flattened) of Linear layers, each followed by at most one
 ReLU, LeakyReLU, Tanh or Sigmoid; MSELoss, or CrossEntropyLoss with class indices (reduction
-"mean" or "sum"); SGD, RMSprop, Adam or AdamW (all options; not a subclass) with one parameter
+"mean" or "sum"); SGD, RMSprop, Adam or AdamW (all options, l1 too; not a subclass) with one parameter
 group holding exactly the model's parameters. ``supports(model, criterion, optimizer)`` returns None
 or the reason compile() would refuse (a TypeError/ValueError naming, e.g., Dropout): train those
 with the readable step.
@@ -163,7 +163,7 @@ class FlatUpdate:
         if any(p.data.dtype != first.dtype or p.data.device != first.device for p in self.params):
             raise TypeError("fast.compile: every parameter must have the same dtype and device")
         self.P, self.G = _gather([p.data for p in self.params]), _gather([p.grad for p in self.params])
-        self.S: Tensor | None = None          # scratch, for weight decay, Nesterov and Adam only
+        self.S: Tensor | None = None          # scratch, for L1, weight decay, Nesterov and Adam only
         self.S2: Tensor | None = None         # RMSprop's √v + ε
         self.names = self._names()
         states = [self.optimizer.state.get(p) for p in self.params]
@@ -206,7 +206,7 @@ class FlatUpdate:
         """
         group = self.optimizer.param_groups[0]
         adam = type(self.optimizer) is not SGD
-        if self.S is None and (group["weight_decay"] != 0 or adam or group.get("nesterov")):
+        if self.S is None and (group["weight_decay"] != 0 or group["l1"] != 0 or adam or group.get("nesterov")):
             self.S = torch.empty_like(self.P)
         if self.S2 is None and type(self.optimizer) is RMSprop:
             self.S2 = torch.empty_like(self.P)
@@ -217,10 +217,12 @@ class FlatUpdate:
     def step(self) -> None:
         """The update; prepare() first."""
         group, P, g, S, first = self.optimizer.param_groups[0], self.P, self.G, self.S, self.first
+        if group["l1"] != 0:                                             # optim.add_l1, before θ moves:
+            g = torch.add(g, torch.sign(P, out=S), alpha=group["l1"], out=S)   # g ← ∇θ + λ₁ sign(θ)
         if group["weight_decay"] != 0 and type(self.optimizer) is AdamW:
             P.mul_(1.0 - group["lr"] * group["weight_decay"])            # AdamW: θ ← θ(1 − lr·λ)
         elif group["weight_decay"] != 0:
-            g = torch.add(g, P, alpha=group["weight_decay"], out=S)      # g ← ∇θ + λθ
+            g = torch.add(g, P, alpha=group["weight_decay"], out=S)      # g ← g + λθ
         if type(self.optimizer) is SGD:
             mu = group["momentum"]
             if mu != 0:

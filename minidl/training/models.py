@@ -13,12 +13,12 @@ from typing import Any
 import torch
 
 from ..framework.activations import ACTIVATIONS, LogSoftmax, Softmax
-from ..framework.checks import finite_number
+from ..framework.checks import finite_number, positive_int
 from ..framework.init import initialize
 from ..framework.layers import Dropout, Linear
 from ..framework.losses import CrossEntropyLoss, Loss, MSELoss
 from ..framework.module import Module, Sequential
-from ..framework.optim import SGD, Adam, Optimizer
+from ..framework.optim import SGD, Adam, CosineAnnealingLR, LRScheduler, Optimizer, StepLR
 
 FINAL_ACTIVATIONS: dict[str, type[Module]] = {**ACTIVATIONS, "softmax": Softmax, "log_softmax": LogSoftmax}
 
@@ -86,15 +86,19 @@ def _factory(value: Any, table: dict[str, type[Module]], name: str) -> Callable[
 # -- the one builder from names: the CLI, the playground, the experiments and exported code ---------
 LOSSES = ("mse", "ce")                 # MSE on one-hot targets; cross-entropy on class labels
 OPTIMIZERS = ("sgd", "adam")           # SGD with momentum / Nesterov; Adam, betas (0.9, 0.999)
+SCHEDULES = ("constant", "step", "cosine")   # the lr: fixed; StepLR(step_size, gamma); CosineAnnealingLR(t_max)
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """What to train, by name: the network, its initialisation, the loss and the optimizer.
+    """What to train, by name: the network, its initialisation, the loss, the optimizer and its schedule.
 
     ``activation`` is one name for every hidden layer or one name per hidden layer
     (``("relu", "relu", "tanh")``); ``init`` a minidl.init.SCHEMES name ("default": torch.nn.Linear's);
     ``seed``, if not None, is passed to torch.manual_seed just before the weights are drawn.
+    ``sizes[-1]`` is the number of classes k. ``weight_decay`` λ₂ and ``l1`` λ₁ go to the optimizer
+    (g ← ∇θ + λ₁ sign θ + λ₂ θ). ``schedule``: "constant", "step" (lr · gamma every ``step_size``
+    epochs) or "cosine" (half a cosine down to 0 at epoch ``t_max``): build_scheduler.
     """
 
     sizes: tuple[int, ...] = (2, 25, 25, 25, 2)
@@ -109,6 +113,12 @@ class Recipe:
     nesterov: bool = False
     dtype: torch.dtype | None = None
     seed: int | None = None
+    weight_decay: float = 0.0
+    l1: float = 0.0
+    schedule: str = "constant"
+    step_size: int = 100
+    gamma: float = 0.5
+    t_max: int = 500
 
     @property
     def activations(self) -> tuple[str, ...]:
@@ -132,6 +142,7 @@ def build(recipe: Recipe) -> tuple[Sequential, Loss, Optimizer]:
         raise ValueError(f"{where}: unknown optimizer {recipe.optimizer!r}; valid names: {', '.join(OPTIMIZERS)}")
     finite_number(recipe.lr, "lr", where, low=0.0)
     finite_number(recipe.momentum, "momentum", where, 0.0, 1.0)
+    _check_regularisation_and_schedule(recipe, where)
     if recipe.seed is not None:
         torch.manual_seed(recipe.seed)
     model = build_mlp(recipe.sizes, activation=acts, dropout=recipe.dropout, dtype=recipe.dtype)
@@ -139,13 +150,41 @@ def build(recipe: Recipe) -> tuple[Sequential, Loss, Optimizer]:
         initialize(model, recipe.init, nonlinearity=acts[0] if acts else "linear", scale=recipe.init_scale)
     criterion: Loss = MSELoss() if recipe.loss == "mse" else CrossEntropyLoss()
     params = model.parameters()
-    optimizer: Optimizer = Adam(params, lr=recipe.lr) if recipe.optimizer == "adam" else \
-        SGD(params, lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov)
+    penalties = dict(weight_decay=recipe.weight_decay, l1=recipe.l1)
+    optimizer: Optimizer = Adam(params, lr=recipe.lr, **penalties) if recipe.optimizer == "adam" else \
+        SGD(params, lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov, **penalties)
     return model, criterion, optimizer
 
 
+def _check_regularisation_and_schedule(recipe: Recipe, where: str) -> None:
+    """weight_decay, l1 >= 0; a known schedule; step_size, t_max positive ints; gamma > 0 (all checked)."""
+    finite_number(recipe.weight_decay, "weight_decay", where, low=0.0)
+    finite_number(recipe.l1, "l1", where, low=0.0)
+    if recipe.schedule not in SCHEDULES:
+        raise ValueError(f"{where}: unknown schedule {recipe.schedule!r}; valid names: {', '.join(SCHEDULES)}")
+    positive_int(recipe.step_size, "step_size", where)
+    positive_int(recipe.t_max, "t_max", where)
+    if finite_number(recipe.gamma, "gamma", where) <= 0:
+        raise ValueError(f"{where}: gamma must be a finite number > 0, got {recipe.gamma!r}")
+
+
+def build_scheduler(recipe: Recipe, optimizer: Optimizer) -> LRScheduler | None:
+    """The recipe's lr schedule on ``optimizer``: None ("constant"), StepLR(step_size, gamma) or
+    CosineAnnealingLR(T_max=t_max); pass it to fit(..., scheduler=...), which steps it once per epoch."""
+    where = "build_scheduler"
+    if not isinstance(recipe, Recipe):
+        raise TypeError(f"{where}: expected a Recipe, got {type(recipe).__name__}")
+    _check_regularisation_and_schedule(recipe, where)
+    if recipe.schedule == "constant":
+        return None
+    if recipe.schedule == "step":
+        return StepLR(optimizer, step_size=recipe.step_size, gamma=recipe.gamma)
+    return CosineAnnealingLR(optimizer, T_max=recipe.t_max)
+
+
 def recipe_code(recipe: Recipe) -> str:
-    """The minidl lines that build the same model, criterion and optimizer (for exported code)."""
+    """The minidl lines that build the same model, criterion, optimizer and, unless the schedule is constant,
+    ``scheduler`` (for exported code; pass ``scheduler=scheduler`` to md.fit then)."""
     acts = recipe.activations
     act = acts[0] if len(set(acts)) == 1 else acts
     lines = [f"torch.manual_seed({recipe.seed})"] if recipe.seed is not None else []
@@ -156,9 +195,15 @@ def recipe_code(recipe: Recipe) -> str:
         lines.append(f"md.init.initialize(model, {recipe.init!r}, nonlinearity={acts[0] if acts else 'linear'!r}, "
                      f"scale={recipe.init_scale})")
     lines.append(f"criterion = md.{'MSELoss' if recipe.loss == 'mse' else 'CrossEntropyLoss'}()")
+    penalties = "".join(f", {name}={value!r}" for name, value in (("weight_decay", recipe.weight_decay),
+                                                                  ("l1", recipe.l1)) if value != 0)
     if recipe.optimizer == "adam":
-        lines.append(f"optimizer = md.Adam(model.parameters(), lr={recipe.lr!r})")
+        lines.append(f"optimizer = md.Adam(model.parameters(), lr={recipe.lr!r}{penalties})")
     else:
         lines.append(f"optimizer = md.SGD(model.parameters(), lr={recipe.lr!r}, momentum={recipe.momentum!r}, "
-                     f"nesterov={recipe.nesterov})")
+                     f"nesterov={recipe.nesterov}{penalties})")
+    if recipe.schedule == "step":
+        lines.append(f"scheduler = md.optim.StepLR(optimizer, step_size={recipe.step_size!r}, gamma={recipe.gamma!r})")
+    elif recipe.schedule == "cosine":
+        lines.append(f"scheduler = md.optim.CosineAnnealingLR(optimizer, T_max={recipe.t_max!r})")
     return "\n".join(lines) + "\n"

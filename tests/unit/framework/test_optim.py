@@ -95,8 +95,9 @@ def test_the_defaults_are_torchs():
     for ours, theirs in [(md.RMSprop, torch.optim.RMSprop), (md.AdamW, torch.optim.AdamW)]:
         mine = inspect.signature(ours).parameters
         for name, parameter in mine.items():
-            if name != "params":
+            if name not in ("params", "l1"):                  # l1 is minidl's own (0: off)
                 assert parameter.default == inspect.signature(theirs).parameters[name].default, (ours, name)
+        assert mine["l1"].default == 0.0 and mine["l1"].kind is inspect.Parameter.KEYWORD_ONLY
 
 
 @pytest.mark.parametrize("make, make_t", [
@@ -329,8 +330,10 @@ SGD_BAD = [
     (_set(("param_groups", 0, "weight_decay"), "0"), ValueError,
      r"param_groups\[0\]: weight_decay must be >= 0, got '0'$"),
     (_set(("param_groups", 1, "betas"), (0.9, 0.99)), ValueError,
-     r"param_groups\[1\]: unexpected hyperparameter 'betas' \(expected \['dampening', 'lr', 'momentum', "
+     r"param_groups\[1\]: unexpected hyperparameter 'betas' \(expected \['dampening', 'l1', 'lr', 'momentum', "
      r"'nesterov', 'weight_decay'\]\)$"),
+    (_set(("param_groups", 1, "l1"), -0.5), ValueError, r"param_groups\[1\]: l1 must be >= 0, got -0.5$"),
+    (_set(("param_groups", 0, "l1"), float("nan")), ValueError, r"param_groups\[0\]: l1 must be >= 0, got nan$"),
     (_set(("param_groups", 0, "momentum"), DELETE), ValueError,
      r"param_groups\[0\]: missing hyperparameter 'momentum'"),
     (_set(("state",), lambda s: {"a": s[0]}), ValueError,
@@ -389,6 +392,7 @@ RMSPROP_BAD = [
 ]
 ADAMW_BAD = [
     (_set(("param_groups", 0, "weight_decay"), -1), ValueError, r"param_groups\[0\]: weight_decay must be >= 0"),
+    (_set(("param_groups", 0, "l1"), "0.1"), ValueError, r"param_groups\[0\]: l1 must be >= 0, got '0.1'$"),
     (_set(("state", 0, "exp_avg"), DELETE), ValueError, r"state of parameter 0: missing key 'exp_avg'"),
 ]
 CASES = [("sgd", *c) for c in SGD_BAD] + [("adam", *c) for c in ADAM_BAD] + \
@@ -628,3 +632,143 @@ def test_a_cosine_down_to_zero_leaves_an_optimizer_that_saves_and_loads():
     assert opt.lr == 0.0
     opt.load_state_dict(opt.state_dict())
     assert repr(sched) == "CosineAnnealingLR(T_max=4, eta_min=0.0, last_epoch=4)"
+
+
+# -- L1: the subgradient λ₁ sign(θ), written by hand (optim.add_l1) ---------------------------------------
+L1_SHAPES = [(3, 4), (5,)]
+
+
+def _start_with_zeros(seed=0):
+    """Parameters with some entries exactly 0, where |θ| has its corner."""
+    gen = torch.Generator().manual_seed(seed)
+    start = [torch.randn(s, generator=gen, dtype=F64) for s in L1_SHAPES]
+    start[0][0, :2] = 0.0
+    start[1][::2] = 0.0
+    return start
+
+
+def test_the_l1_and_l2_gradient_is_autograds_gradient_of_the_penalised_loss_even_at_zero():
+    """∇(loss + λ₁Σ|θ| + (λ₂/2)Σθ²) by autograd = the hand-written ∇loss (a minidl Linear's backward),
+    then add_l1 and + λ₂θ, as SGD.step does; including the entries of θ that are exactly 0."""
+    from minidl.framework.optim import add_l1
+    l1, l2 = 0.03, 0.2
+    gen = torch.Generator().manual_seed(1)
+    layer, loss = md.Linear(4, 3, dtype=F64), md.MSELoss()
+    layer.weight.data.copy_(_start_with_zeros()[0])
+    layer.bias.data.zero_()
+    layer.bias.data[1] = 0.5
+    x, t = torch.randn(8, 4, generator=gen, dtype=F64), torch.randn(8, 3, generator=gen, dtype=F64)
+    loss(layer(x), t)
+    layer.zero_grad()
+    layer.backward(loss.backward())
+    W, b = (p.data.clone().requires_grad_(True) for p in (layer.weight, layer.bias))
+    penalised = ((x @ W.T + b - t) ** 2).mean() + l1 * (W.abs().sum() + b.abs().sum()) \
+        + l2 / 2 * ((W ** 2).sum() + (b ** 2).sum())
+    auto = torch.autograd.grad(penalised, [W, b])
+    for p, a in zip((layer.weight, layer.bias), auto, strict=True):
+        hand = add_l1(p.grad, p.data, l1).add(p.data, alpha=l2)
+        assert torch.allclose(hand, a, rtol=0, atol=1e-15)
+        zero = p.data == 0
+        assert zero.any() and torch.equal(hand[zero], p.grad[zero])    # sign(0) = 0: only ∇loss at the corner
+    assert add_l1(layer.weight.grad, layer.weight.data, 0.0) is layer.weight.grad     # λ₁ = 0: nothing added
+
+
+def test_the_l1_gradient_matches_finite_differences_away_from_zero():
+    """(f(θ + h eᵢ) − f(θ − h eᵢ)) / 2h for f = λ₁Σ|θ| + (λ₂/2)Σθ², at every entry, θ away from 0."""
+    from minidl.framework.optim import add_l1
+    l1, l2, h = 0.7, 0.3, 1e-6
+    theta = torch.randn(12, generator=torch.Generator().manual_seed(2), dtype=F64)
+    theta = theta + 0.1 * theta.sign()                         # |θ| ≥ 0.1 ≫ h: no corner crossed
+    f = lambda th: l1 * th.abs().sum() + l2 / 2 * (th * th).sum()     # noqa: E731
+    hand = add_l1(torch.zeros_like(theta), theta, l1).add(theta, alpha=l2)
+    for i in range(len(theta)):
+        e = torch.zeros_like(theta)
+        e[i] = h
+        assert abs(float((f(theta + e) - f(theta - e)) / (2 * h)) - float(hand[i])) < 1e-8
+    flipped = add_l1(torch.zeros_like(theta), -theta, l1).add(theta, alpha=l2)   # negative control: wrong sign
+    assert not torch.allclose(flipped, hand, atol=1e-3)
+
+
+def _penalised_runs(make_ours, make_theirs, l1, steps=40):
+    """minidl with l1 on ∇loss, against torch.optim on autograd's ∇(loss + λ₁Σ|θ|), loss = ½ Σ c (θ − τ)².
+    τ = 0 where θ starts at 0, so those entries see the subgradient at the corner."""
+    gen = torch.Generator().manual_seed(3)
+    start = _start_with_zeros()
+    scale = [torch.rand(s.shape, generator=gen, dtype=F64) + 0.5 for s in start]
+    target = [torch.randn(s.shape, generator=gen, dtype=F64) * (s != 0) for s in start]
+    ours = [md.Parameter(s.clone()) for s in start]
+    theirs = [s.clone().requires_grad_(True) for s in start]
+    opt, topt = make_ours(ours), make_theirs(theirs)
+    worst = 0.0
+    for _ in range(steps):
+        for p, c, tau in zip(ours, scale, target, strict=True):
+            p.grad.copy_(c * (p.data - tau))                     # ∇ ½ Σ c (θ − τ)², by hand
+        penalised = sum(0.5 * (c * (t - tau) ** 2).sum() + l1 * t.abs().sum()
+                        for t, c, tau in zip(theirs, scale, target, strict=True))
+        topt.zero_grad()
+        penalised.backward()
+        opt.step()
+        topt.step()
+        worst = max(worst, max(float((p.data - t.detach()).abs().max()) for p, t in zip(ours, theirs, strict=True)))
+    return worst, ours
+
+
+L1_TWINS = {
+    "sgd": (lambda p: md.SGD(p, lr=0.05, l1=0.02), lambda p: torch.optim.SGD(p, lr=0.05, foreach=False)),
+    "sgd nesterov decay": (lambda p: md.SGD(p, lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01, l1=0.02),
+                           lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01,
+                                                     foreach=False)),
+    "rmsprop": (lambda p: md.RMSprop(p, lr=1e-2, momentum=0.5, weight_decay=0.01, l1=0.02),
+                lambda p: torch.optim.RMSprop(p, lr=1e-2, momentum=0.5, weight_decay=0.01, foreach=False)),
+    "adam": (lambda p: md.Adam(p, lr=1e-2, weight_decay=0.01, l1=0.02),
+             lambda p: torch.optim.Adam(p, lr=1e-2, weight_decay=0.01, foreach=False)),
+    "adamw": (lambda p: md.AdamW(p, lr=1e-2, weight_decay=0.1, l1=0.02),
+              lambda p: torch.optim.AdamW(p, lr=1e-2, weight_decay=0.1, foreach=False)),
+}
+
+
+@pytest.mark.parametrize("name", list(L1_TWINS))
+def test_an_l1_step_is_torch_optims_step_on_the_autograd_gradient_of_the_penalised_loss(name):
+    make, make_t = L1_TWINS[name]
+    worst, ours = _penalised_runs(make, make_t, l1=0.02)
+    assert worst < 1e-12
+    assert all(float(p.data[0, 0]) == 0.0 for p in ours[:1])           # θ = 0, ∇loss = 0: sign(0) = 0 keeps it
+    wrong, _ = _penalised_runs(make, make_t, l1=0.03)                  # negative control: another λ₁ for torch
+    assert wrong > 1e-4
+
+
+def test_plain_l1_makes_small_weights_hover_around_zero_not_land_on_it():
+    """The docstring's claim: with only λ₁ Σ|θ| pulling, each step moves θ by lr·λ₁ and it jumps over 0."""
+    p = md.Parameter(torch.tensor([0.013, -0.021, 0.5], dtype=F64))
+    opt = md.SGD([p], lr=0.1, l1=0.1)                                  # steps of lr·λ₁ = 0.01
+    seen = []
+    for _ in range(100):
+        p.grad.zero_()
+        opt.step()
+        seen.append(p.data.clone())
+    late = torch.stack(seen[60:])
+    assert (late[:, :2].abs() <= 0.01 + 1e-12).all() and (late[:, :2] != 0).all()    # near 0, never 0
+    assert (late[1:, :2].sign() != late[:-1, :2].sign()).all()                      # the sign flips every step
+
+
+@pytest.mark.parametrize("make", [
+    lambda l1: md.SGD(P, lr=0.1, l1=l1), lambda l1: md.RMSprop(P, l1=l1), lambda l1: md.Adam(P, l1=l1),
+    lambda l1: md.AdamW(P, l1=l1)])
+@pytest.mark.parametrize("bad", [-0.1, math.inf, math.nan, "0.1", True, None])
+def test_a_bad_l1_is_refused_like_weight_decay(make, bad):
+    name = type(make(0.0)).__name__
+    with pytest.raises(ValueError, match=f"^{name}: l1 must be >= 0, got {re.escape(repr(bad))}$"):
+        make(bad)
+    assert make(0.5).param_groups[0]["l1"] == 0.5 and make(1).param_groups[0]["l1"] == 1.0
+
+
+@pytest.mark.parametrize("kind", ["sgd", "adam", "adamw", "rmsprop"])
+def test_a_state_dict_saved_before_l1_existed_loads_with_l1_off(kind):
+    source, opt = _trained(kind), _trained(kind)
+    opt.param_groups[0]["l1"] = 0.5
+    old = source.state_dict()
+    for group in old["param_groups"]:
+        del group["l1"]
+    opt.load_state_dict(old)
+    assert [g["l1"] for g in opt.param_groups] == [0.0, 0.0]
+    assert "l1" in source.state_dict()["param_groups"][0]

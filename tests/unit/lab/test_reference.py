@@ -102,6 +102,8 @@ def test_torch_optimizer_mirrors_hyperparameters():
     assert (g["lr"], g["momentum"], g["nesterov"]) == (0.05, 0.9, True)
     adam = torch_optimizer(md.Adam(model.parameters(), lr=3e-3, betas=(0.8, 0.9)), twin)
     assert adam.param_groups[0]["betas"] == (0.8, 0.9) and adam.param_groups[0]["lr"] == 3e-3
+    with pytest.raises(ValueError, match=r"^torch_optimizer: torch.optim has no l1, got l1=\[0.01\]$"):
+        torch_optimizer(md.AdamW(model.parameters(), l1=0.01), twin)
 
 
 def test_reference_errors():

@@ -70,7 +70,8 @@ def test_play_trains_the_learners_network_and_shows_everything(mine):
     h = app.history
     assert h.train_loss[-1] < 0.5 * h.train_loss[0] and h.test_error[-1] < 0.15 and "Error" not in app.status.value
     frame = app.frame()
-    assert frame.boundary.shape == (60, 60) and 0 <= frame.boundary.min() < 0.5 < frame.boundary.max() <= 1
+    p1 = frame.boundary[:, :, 1]                                   # P(class 1)
+    assert frame.boundary.shape == (60, 60, 2) and 0 <= p1.min() < 0.5 < p1.max() <= 1
     assert len(frame.gradient_norms) == 4 and all(0 < n < math.inf for n in frame.gradient_norms)
     assert [u.shape for u in frame.units] == [(6, 30, 30), (6, 30, 30)]
     assert app.image.value[:8] == b"\x89PNG\r\n\x1a\n" and app.redraws >= 2
@@ -204,3 +205,27 @@ def test_exported_code_replays_the_run_with_the_learners_classes(mine):
     state = torch.load(__import__("io").BytesIO(app.weights_bytes()), weights_only=True)
     assert list(state) == ["0.0", "0.1", "2.0", "2.1", "4.0", "4.1", "6.0", "6.1"]
     assert torch.equal(state["6.1"], app.run.layers[6].bias)
+
+
+# -- k classes and input features with the learner's classes ---------------------------------------------
+@pytest.mark.parametrize("loss", ["MSE", "cross-entropy"])
+def test_the_learners_network_takes_k_classes_and_input_features(mine, loss):
+    app = Playground(framework=mine, canvas="image")
+    assert app.l1.disabled and app.l2.disabled and app.schedule.disabled
+    assert "L1, L2, lr schedule: learner_framework's SGD has none" in app.notes.value
+    app.dataset.value = "gaussians"
+    app.classes.value = 4
+    app.loss.value = loss
+    app.features["x1*x2"].value = True
+    assert app.status.value == "" and app.run.sizes == (3, 25, 25, 25, 4)
+    if loss == "MSE":                                              # one-hot targets of width k
+        assert tuple(app.run.t.shape) == (len(app.run.x), 4) and app.run.t.sum(dim=1).eq(1).all()
+    for _ in range(3):
+        app.step()
+    frame = app.frame()
+    assert frame.boundary.shape == (60, 60, 4) and frame.confusion.shape == (4, 4)
+    assert frame.confusion.sum() == len(app.run.points["test"][1])
+    app.export_button.click()
+    assert "classes=4" in app.code.value and "x_train = torch.stack" in app.code.value
+    if loss == "MSE":
+        assert "md.data.one_hot(y_train, 4)" in app.code.value

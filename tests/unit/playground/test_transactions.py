@@ -127,7 +127,7 @@ def test_an_upload_at_the_cap_is_used_whole(app):
 
 @pytest.mark.parametrize("content, why", [
     (b"x1,x2\n0.1,0.2\n", "label"),
-    (b"x1,x2,label\n0,0,0\n1,1,2\n0,1,1\n1,0,0\n", "labels up to 2"),
+    (b"x1,x2,label\n0,0,0\n1,1,5\n0,1,1\n1,0,2\n0,0,3\n1,1,4\n", "up to 5 classes (labels 0 to 4), got labels up to 5"),
     (b"x1,x2,label\n0,0,0\n1,1,1\n0,1,1\n1,0,zero\n", "zero"),
 ])
 def test_bad_uploads_change_nothing(app, content, why):
@@ -135,6 +135,13 @@ def test_bad_uploads_change_nothing(app, content, why):
     assert not app.load_csv_bytes(content, "bad.csv")
     assert_same(before, state(app))
     one_red_line(app, "Could not use bad.csv", why)
+
+
+def test_an_upload_of_three_classes_gets_three_outputs(app):
+    rows = b"x1,x2,label\n" + b"".join(b"%d,%d,%d\n" % (i % 7, i % 5, i % 3) for i in range(60))
+    assert app.load_csv_bytes(rows, "three.csv")
+    assert app.run.classes == 3 and app.model[-1].weight.shape[0] == 3 and app.frame().boundary.shape[2] == 3
+    assert app.classes.disabled and "your CSV's labels decide" in app.notes.value
 
 
 def test_a_control_that_cannot_be_applied_is_set_back(app):

@@ -8,14 +8,20 @@ from minidl.playground.views import Views
 
 
 def frame(epochs=5, p=None, norms=(0.1, 0.2, 0.05), units=2, note=""):
+    """p: P(class 1) (GRID, GRID), or class probabilities (GRID, GRID, k); default P(class 1) = x."""
     e = np.arange(1, epochs + 1, dtype=float)
     rng = np.random.default_rng(0)
     x = rng.random((50, 2))
     yy, xx = np.meshgrid(np.linspace(0, 1, GRID), np.linspace(0, 1, GRID), indexing="ij")
     return Frame(epoch=epochs, epochs=e, train_loss=1 / e, test_loss=1.2 / e, train_error=0.5 / e, test_error=0.6 / e,
-                 note=note, boundary=xx if p is None else p, train=(x, (x[:, 0] > 0.5).astype(int)), test=None,
+                 note=note, boundary=two_classes(xx if p is None else p), train=(x, (x[:, 0] > 0.5).astype(int)),
+                 test=None,
                  mistakes=x[:3], gradient_norms=tuple(norms),
                  units=tuple(rng.standard_normal((units, UNIT_GRID, UNIT_GRID)) for _ in range(2)))
+
+
+def two_classes(p):
+    return p if p.ndim == 3 else np.stack([1 - p, p], axis=2)
 
 
 def pixels(views):
@@ -28,7 +34,7 @@ def test_a_frame_is_blitted_over_the_background_until_a_limit_moves():
     png = views.png()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and views.full_draws == 1
     first = pixels(views)
-    views.update(frame(6, p=1 - frame().boundary))                # same limits: only the moving artists
+    views.update(frame(6, p=1 - frame().boundary[:, :, 1]))                # same limits: only the moving artists
     views.draw()
     assert views.full_draws == 1 and not np.array_equal(first, pixels(views))
     views.update(frame(11))                     # the epoch axis grows 10 -> 20: that panel redrawn, not the figure
@@ -62,3 +68,36 @@ def test_a_divergence_note_is_drawn_on_the_loss_curves():
     views = Views(2, canvas="image")
     views.update(frame(note="diverged at epoch 6"))
     assert views.diverged_text.get_text() == "diverged at epoch 6"
+
+
+@pytest.mark.parametrize("k", [2, 3, 4, 5])
+def test_k_classes_are_painted_in_their_colours_with_a_line_where_the_arg_max_changes(k):
+    from matplotlib.colors import to_rgb
+
+    from minidl.playground.colours import class_colour, class_image
+    yy, xx = np.meshgrid(np.linspace(0, 1, GRID), np.linspace(0, 1, GRID), indexing="ij")
+    region = np.minimum((xx * k).astype(int), k - 1)                  # k vertical bands, class c in band c
+    p = np.full((GRID, GRID, k), 0.02)
+    np.put_along_axis(p, region[:, :, None], 1 - 0.02 * (k - 1), axis=2)
+    f = frame(p=p)
+    x, y = f.train[0], np.minimum((f.train[0][:, 0] * k).astype(int), k - 1)
+    f = type(f)(**{**f.__dict__, "train": (x, y)})
+    views = Views(3, canvas="image")
+    views.update(f)
+    np.testing.assert_array_equal(views.im.get_array(), class_image(p))
+    segments = views.contour.get_segments()
+    edges = sorted({round(float(np.median(s[:, 0])) * k) for s in segments})
+    assert edges == list(range(1, k))                                  # a vertical line at each band's edge
+    for c in range(k):
+        line = views.train_pts[c]
+        assert to_rgb(line.get_markerfacecolor()) == to_rgb(class_colour(c))
+        np.testing.assert_array_equal(line.get_xdata(), x[y == c, 0])
+    views.draw()
+    rgb = pixels(views)[..., :3]
+    ax = views.ax_boundary.get_window_extent()
+    h = rgb.shape[0]
+    row = rgb[int(h - (ax.y0 + ax.y1) / 2)]                            # the middle row of the boundary plot
+    for c in range(k):                                                 # each band's centre: its pale colour
+        col = int(ax.x0 + (c + 0.5) / k * ax.width)
+        expected = class_image(p)[GRID // 2, int((c + 0.5) / k * GRID)]
+        assert np.abs(row[col - 3:col + 4].astype(float) / 255 - expected).max(axis=1).min() < 0.03

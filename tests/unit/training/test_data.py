@@ -9,11 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minidl.training.data import (
+    CLASSES,
     DATASETS,
     batch_order,
     batches,
     circles,
     disk,
+    gaussian_centres,
     gaussians,
     make_dataset,
     moons,
@@ -150,6 +152,96 @@ def test_moons_are_two_interleaved_half_circles():
         d = x[y == label] - torch.tensor(centre, dtype=torch.float64)
         assert torch.allclose(torch.linalg.vector_norm(d, dim=1), torch.tensor(0.3, dtype=torch.float64))
         assert (side * d[:, 1] >= -1e-12).all()                # class 0 the upper half, class 1 the lower
+
+
+# -- k classes: gaussians and spiral -----------------------------------------------------------------
+def _old_gaussians(n, noise, seed):
+    """gaussians as it was before k classes (the reference for k = 2)."""
+    g = torch.Generator().manual_seed(seed)
+    y = (torch.randperm(n, generator=g) >= n // 2).long()
+    x = 0.3 + 0.4 * y.double().unsqueeze(1).expand(n, 2) + 0.1 * torch.randn(n, 2, generator=g, dtype=torch.float64)
+    if noise > 0:
+        x = x + noise * torch.randn(x.shape, generator=g, dtype=x.dtype)
+    return x.clamp(0.0, 1.0).float(), y
+
+
+def _old_spiral(n, noise, seed):
+    """spiral as it was before k classes (the reference for k = 2)."""
+    g = torch.Generator().manual_seed(seed)
+    y = (torch.randperm(n, generator=g) >= n // 2).long()
+    t = torch.rand(n, generator=g, dtype=torch.float64)
+    theta = 3.5 * math.pi * t + math.pi * y
+    x = 0.5 + (0.45 * t).unsqueeze(1) * torch.stack([theta.cos(), theta.sin()], dim=1)
+    if noise > 0:
+        x = x + noise * torch.randn(x.shape, generator=g, dtype=x.dtype)
+    return x.clamp(0.0, 1.0).float(), y
+
+
+@pytest.mark.parametrize("n", [2, 301, 1000])
+@pytest.mark.parametrize("noise", [0.0, 0.1])
+def test_two_classes_are_bit_identical_to_the_points_before_k_classes(n, noise):
+    for name, old in (("gaussians", _old_gaussians), ("spiral", _old_spiral)):
+        x, y = make_dataset(name, n, noise=noise, generator=4)
+        x2, y2 = make_dataset(name, n, classes=2, noise=noise, generator=4)
+        ox, oy = old(n, noise, 4)
+        assert torch.equal(x, ox) and torch.equal(y, oy) and torch.equal(x2, ox) and torch.equal(y2, oy), name
+
+
+@pytest.mark.parametrize("name", sorted(CLASSES))
+@pytest.mark.parametrize("k", [2, 3, 4, 5])
+@pytest.mark.parametrize("n", [5, 101, 1000])
+def test_k_classes_are_balanced_labelled_0_to_k_minus_1_and_inside_the_square(name, k, n):
+    x, y = make_dataset(name, n, classes=k, noise=0.05, generator=9)
+    assert x.shape == (n, 2) and y.shape == (n,) and y.dtype == torch.int64
+    assert x.min() >= 0 and x.max() <= 1
+    counts = y.bincount(minlength=k).tolist()
+    assert len(counts) == k and sum(counts) == n
+    assert counts == [n // k] * (k - n % k) + [n // k + 1] * (n % k)    # n // k each, the rest on the last ones
+
+
+def test_gaussian_centres_sit_on_a_circle_around_the_middle_and_k_blobs_around_them():
+    for k in (2, 3, 4, 5):
+        mu = gaussian_centres(k)
+        assert mu.shape == (k, 2)
+        assert torch.allclose(torch.linalg.vector_norm(mu - 0.5, dim=1),
+                              torch.full((k,), 0.2 * math.sqrt(2), dtype=torch.float64), atol=1e-11)
+        x, y = gaussians(500 * k, classes=k, generator=k)
+        for c in range(k):
+            assert torch.allclose(x[y == c].double().mean(0), mu[c], atol=0.015)
+    assert gaussian_centres(2).tolist() == [[0.3, 0.3], [0.7, 0.7]]
+
+
+@pytest.mark.parametrize("k", [3, 4, 5])
+def test_k_spiral_arms_are_turned_by_2_pi_over_k(k):
+    x, y = spiral(1000, classes=k, generator=0, dtype=torch.float64)
+    u = x - 0.5
+    t = torch.linalg.vector_norm(u, dim=1) / 0.45
+    theta = 3.5 * math.pi * t + 2 * math.pi * y / k
+    assert torch.allclose(u, 0.45 * t.unsqueeze(1) * torch.stack([theta.cos(), theta.sin()], 1), atol=1e-9)
+    wrong = 3.5 * math.pi * t + math.pi * y                      # negative control: the two-arm angle
+    assert not torch.allclose(u, 0.45 * t.unsqueeze(1) * torch.stack([wrong.cos(), wrong.sin()], 1), atol=1e-3)
+
+
+@pytest.mark.parametrize("name", sorted(CLASSES))
+@pytest.mark.parametrize("bad", [1, 6, 0, 2.0, True, "3", None])
+def test_a_bad_number_of_classes_is_refused(name, bad):
+    with pytest.raises(ValueError, match=rf"^{name}: classes must be an int in \[2, 5\], got {re.escape(repr(bad))}$"):
+        make_dataset(name, 100, classes=bad)
+
+
+def test_fewer_points_than_classes_are_refused():
+    with pytest.raises(ValueError, match=r"^spiral: n must be an int >= classes=5, got 4$"):
+        spiral(4, classes=5)
+
+
+@pytest.mark.parametrize("name", [name for name in NAMES if name not in CLASSES])
+@pytest.mark.parametrize("bad", [3, 5, 1, 2.0, True])
+def test_two_class_datasets_refuse_other_class_counts_by_name(name, bad):
+    with pytest.raises(ValueError, match=rf"^make_dataset: data set '{name}' has 2 classes, got "
+                                         rf"classes={re.escape(repr(bad))} \(k classes: gaussians, spiral\)$"):
+        make_dataset(name, 100, classes=bad)
+    x, y = make_dataset(name, 100, classes=2, generator=1)
+    assert torch.equal(y, make_dataset(name, 100, generator=1)[1])
 
 
 # -- data-set argument errors ------------------------------------------------------------------------

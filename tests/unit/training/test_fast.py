@@ -17,6 +17,11 @@ OPTIMIZERS = {            # lr: the learning rate for a mean loss (a sum over a 
     "adamw": lambda p, lr=1e-2: md.AdamW(p, lr=lr, betas=(0.8, 0.99), weight_decay=0.1),
     "rmsprop": lambda p, lr=1e-3: md.RMSprop(p, lr=lr, alpha=0.9),
     "rmsprop-momentum": lambda p, lr=1e-3: md.RMSprop(p, lr=lr, momentum=0.8, weight_decay=1e-2),
+    "sgd-l1": lambda p, lr=0.05: md.SGD(p, lr=lr, l1=1e-3),
+    "nesterov-l1": lambda p, lr=0.05: md.SGD(p, lr=lr, momentum=0.9, nesterov=True, weight_decay=1e-3, l1=1e-3),
+    "adam-l1": lambda p, lr=1e-2: md.Adam(p, lr=lr, betas=(0.8, 0.99), weight_decay=1e-3, l1=1e-3),
+    "adamw-l1": lambda p, lr=1e-2: md.AdamW(p, lr=lr, betas=(0.8, 0.99), weight_decay=0.1, l1=1e-3),
+    "rmsprop-l1": lambda p, lr=1e-3: md.RMSprop(p, lr=lr, momentum=0.8, weight_decay=1e-2, l1=1e-3),
 }
 CRITERIA = {"mse": md.MSELoss, "ce": md.CrossEntropyLoss, "mse-sum": lambda: md.MSELoss(reduction="sum")}
 
@@ -153,6 +158,24 @@ def test_hyperparameters_are_read_at_every_step():
         readable_step(*ref, xb, tb)
         plan.step(xb, tb)
     assert largest_difference(model, ref[0], opt, ref[2]) <= 1e-12
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adamw", "rmsprop"])
+def test_l1_switched_on_and_off_live_is_followed(optimizer):
+    """l1 is read at every step like lr; switched on mid-run, the fast step finds its scratch buffer."""
+    ref, (model, crit, opt) = make(optimizer=optimizer), make(optimizer=optimizer)
+    plan = fast.compile(model, crit, opt)
+    x, t = data()
+    for i, (xb, tb) in enumerate(batches(x, t)):
+        if i in (5, 15):
+            ref[2].param_groups[0]["l1"] = opt.param_groups[0]["l1"] = 0.01 if i == 5 else 0.0
+        readable_step(*ref, xb, tb)
+        plan.step(xb, tb)
+    assert largest_difference(model, ref[0], opt, ref[2]) <= 1e-12
+    without = make(optimizer=optimizer)                           # the control: l1 did change the weights
+    for xb, tb in batches(x, t):
+        readable_step(*without, xb, tb)
+    assert largest_difference(without[0], ref[0]) > 1e-6
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "rmsprop-momentum"])
