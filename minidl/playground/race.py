@@ -182,12 +182,18 @@ class Race(Foldable):
         self._buttons()
 
     def pause(self) -> None:
-        """Stop the race's task now (it trains nothing more); the racers keep where they are."""
+        """Stop the race's task now (it trains nothing more) and draw where the racers are."""
+        if self._stop():
+            self.draw()
+
+    def _stop(self) -> bool:
+        """Cancel the race's task (True if there was one)."""
         self.running = False
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
         self._buttons()
+        return task is not None
 
     async def _loop(self) -> None:
         me = asyncio.current_task()
@@ -220,7 +226,7 @@ class Race(Foldable):
     # -- the panel --------------------------------------------------------------------------------------------
     def reset(self, run: Any) -> None:
         """A new run in the app: the race stops; racers are rebuilt (lazily) on its data and controls."""
-        self.pause()
+        self._stop()
         self.data, self.racers = run.data, None
         self._say("")
 
@@ -239,7 +245,7 @@ class Race(Foldable):
         with self.settings:
             for r in self.rows:
                 r["momentum"].disabled = r["optimizer"].value in ("SGD", "Adam")
-            self.pause()
+            self._stop()
             self.racers = None                    # rebuilt from the rows, all from epoch 0
             self._say("")
             if self.open and self.data is not None:
