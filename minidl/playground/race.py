@@ -155,13 +155,16 @@ class Race(Foldable):
         """One turn each for the racers still going: a slice of ``seconds`` (None: one whole epoch)."""
         if self.racers is None:
             self.build()
-        for r in self.racers:
-            if r.message is not None:
-                continue
-            start = time.perf_counter()
-            until = None if seconds is None else self.clock() + seconds
-            r.message = r.run.train(self.batch_size(), until=until)
-            r.seconds += time.perf_counter() - start
+        for r in self.going:
+            self.turn(r, seconds)
+
+    @inside
+    def turn(self, r: Racer, seconds: float | None = None) -> None:
+        """Train racer ``r`` for a slice of ``seconds`` (None: one whole epoch); its time is counted."""
+        start = time.perf_counter()
+        until = None if seconds is None else self.clock() + seconds
+        r.message = r.run.train(self.batch_size(), until=until)
+        r.seconds += time.perf_counter() - start
 
     @property
     def going(self) -> list[Racer]:
@@ -199,8 +202,9 @@ class Race(Foldable):
         me = asyncio.current_task()
         try:
             while self.running and self.going:
-                self.round(self.slice_seconds)
-                await asyncio.sleep(0.001)
+                for r in self.going:                  # round-robin; the kernel is served after each slice
+                    self.turn(r, self.slice_seconds)
+                    await asyncio.sleep(0.001)
                 if self.running and self.clock() - self._last_draw >= 1.0 / self.fps:
                     self.draw()
                     await asyncio.sleep(0.001)
