@@ -71,6 +71,7 @@ class HiddenSpace(Foldable):
         self.still = Still((5.0, 4.6), "pg-hidden-plot", "420px")
         self.image = self.still.image
         self.widget = W.VBox([W.HBox([self.layer, self.x, self.y]), self.note, self.image])
+        self.widget.add_class("pg-hidden")
         self.ax = self.still.fig.add_subplot()
         self.still.fig.subplots_adjust(left=0.14, right=0.97, bottom=0.11, top=0.93)
         self.lines = self.still.animate(LineCollection([], colors="#a0a0a0", linewidths=0.6))

@@ -103,6 +103,7 @@ class Race(Foldable):
         self._figure()
         self.widget = W.VBox([*[r["box"] for r in self.rows], W.HBox([self.start_button, self.curve]),
                               self.status, self.image])
+        self.widget.add_class("pg-race")
 
     def _row(self, i: int, optimizer: str, lr: float, momentum: float) -> dict:
         on = W.Checkbox(True, indent=False, layout=W.Layout(width="24px"))
@@ -111,7 +112,7 @@ class Race(Foldable):
                                 style={"description_width": "20px"}, layout=W.Layout(width="210px"),
                                 continuous_update=False)
         mom = W.FloatSlider(momentum, min=0.0, max=0.99, step=0.01, description="momentum",
-                            style={"description_width": "65px"}, layout=W.Layout(width="220px"),
+                            style={"description_width": "initial"}, layout=W.Layout(width="235px"),
                             continuous_update=False, disabled=optimizer in ("SGD", "Adam"))
         info = W.HTML(layout=W.Layout(width="300px"))
         for w, css in ((on, "on"), (opt, "optimizer"), (rate, "lr"), (mom, "momentum"), (info, "info")):
@@ -339,10 +340,9 @@ class Race(Foldable):
             self.ax_loss.set_ylabel(self.curve.value)
         for i, r in enumerate(self.racers):
             self.pictures[i].set_data(class_image(r.probabilities()))
-        for row in self.rows:
-            row["info"].value = ""
-        for r in self.racers:
-            self.rows[r.row]["info"].value = self._info(r)
+        texts = {r.row: self._info(r) for r in self.racers}
+        for i, row in enumerate(self.rows):
+            row["info"].value = texts.get(i, "")          # set once: the page never sees a blank in between
         self._last_draw = self.clock()
         self.still.show(full=full)
         self._shown = shown
