@@ -296,6 +296,7 @@ class Playground(Controls):
     @_guarded
     def _on_step(self, _: Any = None) -> None:
         self.pause()
+        self._pause_panels()
         self.step()
         self.redraw()
 

@@ -352,7 +352,7 @@ class Race(Foldable):
     def _info(r: Racer) -> str:
         """The racer's line beside its row: epochs, ms per epoch, test error (or why it stopped)."""
         if r.message is not None:
-            return f"<span style='color:#C00000'>diverged at epoch {r.run.epoch + 1}</span>"
+            return f"<span style='color:#C00000'>{r.message.split(', then')[0]}</span>"
         h, ms = r.run.history, r.ms_per_epoch
         text = f"<b>{r.run.epoch}</b> epochs"
         if ms is not None:
