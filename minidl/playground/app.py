@@ -115,7 +115,8 @@ class Playground(Controls):
         self.panels: list[Panel] = []       # extra views beside the figure (panels.py); each feature adds its own
         self.hidden_space = HiddenSpace(self.settings)
         self.panels.append(self.hidden_space)
-        if self.framework is None:          # the race builds minidl Recipes
+        self.race: Race | None = None       # the race builds minidl Recipes: not with a learner's classes
+        if self.framework is None:
             self.race = Race(self.recipe, lambda: self.batch.value, settings=self.settings, clock=lambda: self.clock(),
                              stop_app=self._stop_task)
             self.panels.append(self.race)

@@ -20,7 +20,7 @@ import numpy as np
 from matplotlib.collections import LineCollection
 
 from .colours import MAX_CLASSES, class_colour
-from .sections import Foldable
+from .sections import Foldable, callback
 from .settings import Settings, inside
 from .state import Frame
 from .still import Still
@@ -66,7 +66,7 @@ class HiddenSpace(Foldable):
         for w, css in ((self.layer, "layer"), (self.x, "x"), (self.y, "y")):
             w.add_class(f"pg-hidden-{css}")
             w.observe(self._on_choice, names="value")
-        self.note = W.HTML()
+        self.note = self.message = W.HTML()           # sections.callback writes errors here
         self.note.add_class("pg-hidden-note")
         self.still = Still((5.0, 4.6), "pg-hidden-plot", "420px")
         self.image = self.still.image
@@ -102,6 +102,7 @@ class HiddenSpace(Foldable):
         if self.open:
             self.draw()
 
+    @callback
     def opened(self) -> None:
         if self.run is not None:
             self.draw()
@@ -113,7 +114,7 @@ class HiddenSpace(Foldable):
             w.options = [(f"unit {j + 1}", j) for j in range(width)]
             w.value = (min(old, width - 1) if old is not None else min(default, width - 1)) if width else None
 
-    @inside
+    @callback
     def _on_choice(self, change: dict) -> None:
         if self._quiet:
             return

@@ -29,7 +29,7 @@ from ..training.models import Recipe
 from .colours import MAX_CLASSES, class_colour, class_image
 from .controls import NESTEROV_MIN, OPTIMIZERS
 from .run import MinidlRun
-from .sections import Foldable
+from .sections import Foldable, callback
 from .settings import Settings, inside
 from .state import Frame
 from .still import Still
@@ -98,7 +98,7 @@ class Race(Foldable):
                                      style={"button_width": "90px"})
         self.curve.add_class("pg-race-curve")
         self.curve.observe(self._on_curve, names="value")
-        self.status = W.HTML()
+        self.status = self.message = W.HTML()         # sections.callback writes errors here
         self.status.add_class("pg-race-status")
         self._figure()
         self.widget = W.VBox([*[r["box"] for r in self.rows], W.HBox([self.start_button, self.curve]),
@@ -238,24 +238,26 @@ class Race(Foldable):
     def refresh(self, run: Any, frame: Frame) -> None:
         """The app's picture moved on; the race draws from its own task (nothing to do)."""
 
+    @callback
     def opened(self) -> None:
         if self.data is not None:
             self.draw()
 
+    @callback
     def _on_start(self, _: Any = None) -> None:
-        with self.settings:
-            self.pause() if self.running else self.start()
+        self.pause() if self.running else self.start()
 
+    @callback
     def _on_row(self, change: dict) -> None:
-        with self.settings:
-            for r in self.rows:
-                r["momentum"].disabled = r["optimizer"].value in ("SGD", "Adam")
-            self._stop()
-            self.racers = None                    # rebuilt from the rows, all from epoch 0
-            self._say("")
-            if self.open and self.data is not None:
-                self.draw()
+        for r in self.rows:
+            r["momentum"].disabled = r["optimizer"].value in ("SGD", "Adam")
+        self._stop()
+        self.racers = None                    # rebuilt from the rows, all from epoch 0
+        self._say("")
+        if self.open and self.data is not None:
+            self.draw()
 
+    @callback
     def _on_curve(self, _: Any = None) -> None:
         if self.open and self.racers is not None:
             self.draw()

@@ -133,3 +133,33 @@ def test_k_classes_get_their_own_colours():
     assert len(hs.points[3].get_data()[0]) == 0
     assert "epoch 7" in hs.note.value
 
+
+
+def test_a_learners_network_gets_the_hidden_space_and_no_race():
+    """The view asks only Run.hidden, so a learner's own classes (tests/learner_framework.py) work too."""
+    import learner_framework as lf
+    app = Playground(framework={name: getattr(lf, name) for name in
+                                ("Module", "Linear", "ReLU", "Tanh", "MSE", "CrossEntropy", "Sequential", "SGD")},
+                     canvas="image")
+    assert app.race is None and app.panels == [app.hidden_space]
+    app.step()
+    hs = app.hidden_space
+    hs.open = True
+    hs.layer.value, hs.x.value, hs.y.value = 1, 2, 6
+    points, _, _ = hs.mapped(app.run)
+    layers = app.run.layers                                        # Linear, ReLU, Linear, ReLU, ...
+    x = app.run.inputs(app.run.points["train"][0])
+    for m in layers[:4]:
+        x = m.forward(x)
+    np.testing.assert_allclose(points, x[:, [2, 6]].numpy(), rtol=1e-5, atol=1e-6)
+    drawn = hs.draws
+    app.redraw()
+    assert hs.draws == drawn + 1 and app.status.value == ""
+
+
+def test_an_error_in_a_choice_is_one_red_line_in_the_panel(app, monkeypatch):
+    hs = app.hidden_space
+    hs.open = True
+    monkeypatch.setattr(hs, "mapped", lambda run: (_ for _ in ()).throw(RuntimeError("broken\nsecond line")))
+    hs.y.value = 4
+    assert hs.note.value == "<span style='color:#C00000'>Error: RuntimeError: broken</span>"

@@ -230,3 +230,11 @@ def test_a_row_becomes_a_recipe():
     assert len(DEFAULTS) == 4
     with pytest.raises(ValueError, match="Race: optimizer must be one of"):
         racer_recipe(base, "RMSprop", 0.1, 0.0)
+
+
+def test_a_race_that_cannot_start_says_why_and_nothing_trains(app, monkeypatch):
+    race = app.race
+    monkeypatch.setattr(race, "build", lambda: (_ for _ in ()).throw(ValueError("no racers\nmore")))
+    race.start_button.click()
+    assert race.status.value == "<span style='color:#C00000'>Error: ValueError: no racers</span>"
+    assert not race.running and race._task is None and race.start_button.description == "Start race"
