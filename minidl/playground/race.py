@@ -234,6 +234,8 @@ class Race(Foldable):
         self._stop()
         self.data, self.racers = run.data, None
         self._say("")
+        if self.open:
+            self.draw()
 
     def refresh(self, run: Any, frame: Frame) -> None:
         """The app's picture moved on; the race draws from its own task (nothing to do)."""
@@ -332,11 +334,11 @@ class Race(Foldable):
         limits = (_epoch_limit(last), (10 ** np.floor(np.log10(low)), 10 ** np.ceil(np.log10(high)))
                   if high > 0 else (1e-2, 1.0))
         shown = (self.data, self.racers, limits, self.curve.value)
-        full = self._shown is None or any(a is not b for a, b in zip(shown[:2], self._shown[:2], strict=True)) \
-            or shown[2:] != self._shown[2:]
+        same = self._shown is not None and self._shown[0] is self.data and self._shown[1] is self.racers
+        full = not same or shown[2:] != self._shown[2:]
+        if not same:                                   # new racers or data (compared by identity)
+            self._setup()
         if full:
-            if self._shown is None or shown[:2] != self._shown[:2]:
-                self._setup()
             self.ax_loss.set_xlim(0, limits[0])
             self.ax_loss.set_ylim(*limits[1])
             self.ax_loss.set_ylabel(self.curve.value)

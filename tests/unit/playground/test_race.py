@@ -202,6 +202,13 @@ def test_a_new_run_in_the_app_rebuilds_the_racers(app):
     assert all(r.run.recipe.sizes[1] == 7 and r.run.epoch == 0 for r in race.racers)
     race.rows[3]["on"].value = False                              # a row off: three racers
     assert race.racers is None and len(race.build()) == 3
+    race.open = True                                              # open: a new run is drawn at once
+    race.draw()
+    app.seed.value = 5                                            # new data
+    assert app.status.value == "" and race.racers is not None and race.racers[0].run.data is app.run.data
+    assert race.rows[0]["info"].value.startswith("<b>0</b> epochs")
+    dots = race.dots[0][0].get_data()[0]
+    assert np.array_equal(dots, app.run.points["train"][0][app.run.points["train"][1] == 0, 0])
 
 
 def test_the_picture_shows_a_curve_per_racer(app):
