@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from tests.browser.test_playground_browser import TOKEN, lab_run_all, shutdown_kernels
 
-RACERS = ("#222222", "#CC79A7", "#E69F00", "#56B4E9")     # race.COLOURS: one per racer
+RACERS = ("#222222", "#CC79A7", "#E69F00", "#56B4E9")     # race_picture.COLOURS: one per racer
 
 SRC_JS = "sel => { const el = document.querySelector(sel + ' img') || document.querySelector('img' + sel); " \
          "return el && el.src ? el.src : null; }"

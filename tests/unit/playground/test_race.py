@@ -207,7 +207,7 @@ def test_a_new_run_in_the_app_rebuilds_the_racers(app):
     app.seed.value = 5                                            # new data
     assert app.status.value == "" and race.racers is not None and race.racers[0].run.data is app.run.data
     assert race.rows[0]["info"].value.startswith("<b>0</b> epochs")
-    dots = race.dots[0][0].get_data()[0]
+    dots = race.picture.dots[0][0].get_data()[0]
     assert np.array_equal(dots, app.run.points["train"][0][app.run.points["train"][1] == 0, 0])
 
 
@@ -219,13 +219,13 @@ def test_the_picture_shows_a_curve_per_racer(app):
     for _ in range(3):
         race.round()
     race.draw()
-    shown = [c for c in race.curves if c.get_visible()]
+    shown = [c for c in race.picture.curves if c.get_visible()]
     assert len(shown) == 3 and all(len(c.get_xdata()) == 3 for c in shown)
-    assert [t.get_text() for t in race.ax_loss.get_legend().get_texts()] == [
+    assert [t.get_text() for t in race.picture.ax_loss.get_legend().get_texts()] == [
         "SGD lr=0.1", "Momentum lr=0.1 m=0.9", "Adam lr=0.01"]
-    assert sum(a.get_visible() for a in race.ax_small) == 3
-    assert race.image.value[:8] == b"\x89PNG\r\n\x1a\n"
-    pictures = [p.get_array() for p in race.pictures[:3]]
+    assert sum(a.get_visible() for a in race.picture.ax_small) == 3
+    assert race.picture.image.value[:8] == b"\x89PNG\r\n\x1a\n"
+    pictures = [p.get_array() for p in race.picture.pictures[:3]]
     assert not np.allclose(pictures[0], pictures[2])               # each racer its own boundary
 
 
