@@ -8,7 +8,8 @@ differ only by the optimizer. The racers train round-robin, one slice each in tu
 ``until``, as the app trains): each gets the same share of wall time, so a faster step runs more
 epochs, and the time per epoch (ms) beside each racer says how much a configuration costs
 (TensorFlow Playground issue #87). Slicing changes nothing (slices.py): a racer's History is that of
-the same Recipe trained alone. A racer that diverges stops with its message; the others go on.
+the same Recipe trained alone (without dropout: Dropout's masks come from the app's one global RNG,
+which the racers' turns share). A racer that diverges stops with its message; the others go on.
 
 One training task in the app: starting the race stops the app's training (``stop_app``), and the
 app's Play pauses the race (``pause``); a new run in the app (``reset``) rebuilds the racers.
