@@ -44,9 +44,12 @@ from . import export
 from .colours import MAX_CLASSES
 from .confusion import confusion_html
 from .controls import NESTEROV_MIN, Controls
+from .hidden_space import HiddenSpace
 from .learner import Framework, LearnerRun
 from .panels import Panel
+from .race import Race
 from .run import Data, DataSpec, MinidlRun, Run
+from .sections import follow_sections
 from .settings import Settings, inside
 from .state import Frame, capture
 from .views import Views
@@ -112,6 +115,13 @@ class Playground(Controls):
         self.views: Views | None = None
         self.run: Run | None = None
         self.panels: list[Panel] = []       # extra views beside the figure (panels.py); each feature adds its own
+        self.hidden_space = HiddenSpace(self.settings)
+        self.panels.append(self.hidden_space)
+        self.race: Race | None = None       # the race builds minidl Recipes: not with a learner's classes
+        if self.framework is None:
+            self.race = Race(self.recipe, lambda: self.batch.value, settings=self.settings, clock=lambda: self.clock(),
+                             stop_app=self._stop_task)
+            self.panels.append(self.race)
         try:
             self.reset()
         except Exception as e:                      # a learner's unfinished class: say so in one line
@@ -121,6 +131,7 @@ class Playground(Controls):
             raise RuntimeError(f"Playground(framework={self.framework.name}): your classes failed while building and "
                                f"drawing the network: {type(e).__name__}: {line}") from e
         self.widget = self._layout(self.image if self.image is not None else self.views.fig.canvas)
+        follow_sections(self.widget, self.panels)   # a closed panel draws nothing
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
@@ -128,6 +139,7 @@ class Playground(Controls):
     def close(self) -> None:
         """Stop training and close every widget of the app (the kernel forgets them)."""
         self._stop_task()
+        self._pause_panels()
         stack = [self.widget]
         while stack:
             w = stack.pop()
@@ -268,7 +280,9 @@ class Playground(Controls):
                 self._redraw_guarded()               # the last frame (a learner's forward may raise)
 
     def start(self) -> None:
-        """Play: start the training task unless one is running already (or a stop condition holds)."""
+        """Play: start the training task unless one is running already or a stop condition holds
+        (a panel that trains, the race, is paused first)."""
+        self._pause_panels()
         self.running = True
         if self._pause_if_stopped():
             self._buttons()
@@ -282,6 +296,12 @@ class Playground(Controls):
         self.running = False
         self._buttons()
 
+    def _pause_panels(self) -> None:
+        """Exactly one training task: a panel that trains (the race) stops before the app trains."""
+        for panel in self.panels:
+            if hasattr(panel, "pause"):
+                panel.pause()
+
     def _buttons(self) -> None:
         self.play.description, self.play.icon = ("Pause", "pause") if self.running else ("Play", "play")
         self.play.button_style = "info" if self.running else "success"
@@ -294,6 +314,7 @@ class Playground(Controls):
     @_guarded
     def _on_step(self, _: Any = None) -> None:
         self.pause()
+        self._pause_panels()
         self.step()
         self.redraw()
 
