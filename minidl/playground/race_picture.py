@@ -20,11 +20,6 @@ COLOURS = ("#222222", "#CC79A7", "#E69F00", "#56B4E9")     # one per racer (the 
 GRID = 40                                                   # each small boundary: GRID × GRID
 
 
-def probabilities(run: Any) -> np.ndarray:
-    """(GRID, GRID, k) class probabilities of ``run`` over the input square (Run.boundary)."""
-    return run.boundary(GRID)
-
-
 class RacePicture:
     """``image`` (the widget); ``show(data, racers, curve)`` draws a frame."""
 
@@ -102,7 +97,7 @@ class RacePicture:
             self.ax_loss.set_ylim(*limits[1])
             self.ax_loss.set_ylabel(curve)
         for i, r in enumerate(racers):
-            self.pictures[i].set_data(class_image(probabilities(r.run)))
+            self.pictures[i].set_data(class_image(r.run.boundary(GRID)))
         self.still.show(full=full)
         self._shown = (data, racers, limits, curve)
 

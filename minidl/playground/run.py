@@ -110,17 +110,21 @@ def probabilities(out: torch.Tensor, output: str) -> torch.Tensor:
     nearest distribution is the natural reading; it keeps the arg-max (the predicted class), and
     for k = 2 it is clamp((out₁ − out₀ + 1) / 2, 0, 1), the map the playground has always drawn
     (viz.decision_grid's "scores").
+    A row with a non-finite output (a network on its way to diverging) reads as 1/k for every class.
     """
-    if output == "softmax":
-        return torch.softmax(out, dim=1)
-    if output != "scores":
+    if output not in ("softmax", "scores"):
         raise ValueError(f"probabilities: output must be 'softmax' or 'scores', got {output!r}")
-    z, _ = out.sort(dim=1, descending=True)
-    j = torch.arange(1, out.shape[1] + 1, dtype=out.dtype)
-    cumulative = z.cumsum(dim=1)
-    support = (1 + j * z > cumulative).sum(dim=1, keepdim=True)      # how many classes get p > 0
-    tau = (cumulative.gather(1, support - 1) - 1) / support.to(out.dtype)
-    return (out - tau).clamp(min=0)
+    if output == "softmax":
+        p = torch.softmax(out, dim=1)
+    else:
+        z, _ = out.sort(dim=1, descending=True)
+        j = torch.arange(1, out.shape[1] + 1, dtype=out.dtype)
+        cumulative = z.cumsum(dim=1)
+        support = (1 + j * z > cumulative).sum(dim=1, keepdim=True).clamp(min=1)   # classes with p > 0
+        tau = (cumulative.gather(1, support - 1) - 1) / support.to(out.dtype)
+        p = (out - tau).clamp(min=0)
+    finite = torch.isfinite(p).all(dim=1, keepdim=True)
+    return torch.where(finite, p, torch.full_like(p, 1.0 / out.shape[1]))
 
 
 class Run:

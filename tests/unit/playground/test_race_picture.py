@@ -2,22 +2,12 @@
 
 import types
 
-import numpy as np
-
-from minidl.playground.race_picture import GRID, epoch_limit, info, probabilities
+from minidl.playground.race_picture import epoch_limit, info
 
 
 def test_the_epoch_axis_moves_in_steps():
     assert [epoch_limit(e) for e in (0, 10, 11, 21, 51, 101, 201, 501, 1001)] == \
         [10, 10, 20, 50, 100, 200, 500, 1000, 2000]
-
-
-def test_probabilities_from_p_class_1_or_k_columns():
-    p = np.random.default_rng(0).random((GRID, GRID))
-    two = probabilities(types.SimpleNamespace(boundary=lambda res: p))
-    assert two.shape == (GRID, GRID, 2) and np.allclose(two.sum(axis=2), 1) and np.array_equal(two[..., 1], p)
-    three = np.full((GRID, GRID, 3), 1 / 3)
-    assert probabilities(types.SimpleNamespace(boundary=lambda res: three)) is three
 
 
 def test_the_line_beside_a_racer():

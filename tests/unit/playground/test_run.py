@@ -78,3 +78,12 @@ def test_the_lr_slider_sets_the_base_lr_of_a_schedule(schedule):
     twin.train(100, epochs=5)                          # the schedule with base 0.2 from the start: the same lrs now
     assert run.history.lr[3:] == pytest.approx(twin.history.lr[3:]) and run.lr == pytest.approx(twin.lr)
     assert run.changed_live == {"lr"}
+
+
+@pytest.mark.parametrize("output", ["scores", "softmax"])
+def test_a_row_with_non_finite_outputs_reads_as_uniform(output):
+    """A diverging racer's network gave inf scores: the projection's support was 0 and gather(-1) raised."""
+    out = torch.tensor([[float("inf"), 0.0, 1.0], [float("nan"), 0.0, 0.0], [2.0, 0.0, -1.0]])
+    p = probabilities(out, output)
+    assert torch.equal(p[:2], torch.full((2, 3), 1 / 3))
+    assert torch.isfinite(p[2]).all() and abs(float(p[2].sum()) - 1) < 1e-6 and int(p[2].argmax()) == 0
