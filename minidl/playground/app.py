@@ -42,6 +42,7 @@ import torch
 from ..training import data
 from . import export
 from .controls import NESTEROV_MIN, Controls
+from .diagram_panel import DiagramPanel
 from .learner import Framework, LearnerRun
 from .panels import Panel
 from .run import Data, DataSpec, MinidlRun, Run
@@ -110,6 +111,8 @@ class Playground(Controls):
         self.views: Views | None = None
         self.run: Run | None = None
         self.panels: list[Panel] = []       # extra views beside the figure (panels.py); each feature adds its own
+        self.diagram = DiagramPanel(canvas, self.settings)
+        self.panels.append(self.diagram)
         try:
             self.reset()
         except Exception as e:                      # a learner's unfinished class: say so in one line
@@ -119,6 +122,7 @@ class Playground(Controls):
             raise RuntimeError(f"Playground(framework={self.framework.name}): your classes failed while building and "
                                f"drawing the network: {type(e).__name__}: {line}") from e
         self.widget = self._layout(self.image if self.image is not None else self.views.fig.canvas)
+        self.diagram.attach(self.widget)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)

@@ -318,3 +318,8 @@ def _two_class_cmap() -> Any:
     from matplotlib.colors import LinearSegmentedColormap, to_rgb
     light = [0.55 * np.array(to_rgb(STYLE[k])) + 0.45 for k in ("class0", "class1")]   # pastel: points stay visible
     return LinearSegmentedColormap.from_list("pg", [light[0], (1, 1, 1), light[1]])
+
+
+def ipympl_canvas() -> Any:
+    """The app's ipympl Canvas class (see _ipympl_canvas), for its other figures (the network diagram)."""
+    return _ipympl_canvas()
