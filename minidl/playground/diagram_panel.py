@@ -7,12 +7,7 @@ LineCollection every connection, so a refresh sets two artists and blits them ov
 background (titles, names, legend: drawn once per architecture, as views.py does). Collapsed, the
 panel does nothing at all; expanded, it is drawn at once and then at each of the app's redraws.
 
-Mouse, on either canvas, through the one hit test (diagram.hit) in layout units:
-  * ipympl: matplotlib's motion_notify_event / button_press_event give data coordinates directly;
-  * image: an ipyevents.Event on the Image gives dataX, dataY in the PNG's pixels, mapped back
-    through the axes' transform.
-Hovering a line shows its weight ("w[2][5←3] = -0.412"), hovering a tile its name and value range;
-clicking a tile enlarges it below the diagram (live: it follows the training).
+The mouse (hover a line: its weight; click a tile: enlarged below, live) is diagram_events.py's.
 """
 
 from __future__ import annotations
@@ -31,13 +26,13 @@ from PIL import Image
 
 from . import diagram as D
 from .colours import MAX_CLASSES, class_colour
+from .diagram_events import ZOOM, DiagramEvents
 from .settings import Settings
 
 DPI = 80                                   # one layout unit per pixel
-ZOOM = 200                                 # the enlarged tile's side in pixels
 
 
-class DiagramPanel:
+class DiagramPanel(DiagramEvents):
     """The network diagram (panels.Panel): ``reset(run)``, ``refresh(run, frame)``; ``attach(root)``
     finds the section it is shown in and draws when that opens."""
 
@@ -112,7 +107,7 @@ class DiagramPanel:
         self.lines.set_color(colours)
         self.lines.set_linewidth(widths)
         self.wmax.set_text(f"max |w| shown = {m:.3g}")
-        self._show_selection()
+        self.show_selection()
         self.draw(live)
         self.refreshes += 1
 
@@ -130,7 +125,7 @@ class DiagramPanel:
         """Open (draw the current run at once) or close the panel."""
         self.open = bool(open)
         if self.open and self.run is not None:
-            self._guard(lambda: self.refresh(self.run, live=False))
+            self.guard(lambda: self.refresh(self.run, live=False))
 
     # -- the picture ----------------------------------------------------------------------------------
     def _build(self, lay: D.Layout) -> None:
@@ -218,64 +213,7 @@ class DiagramPanel:
         for artist in self.moving[1:]:
             self.fig.draw_artist(artist)
 
-    # -- the mouse --------------------------------------------------------------------------------------
-    def on_mouse(self, event: Any) -> None:
-        """ipympl: a matplotlib MouseEvent (motion or button press) in data coordinates = layout units."""
-        if self.lay is not None and event.inaxes is self.ax and event.xdata is not None:
-            self._guard(lambda: self.point(event.xdata, event.ydata, event.name == "button_press_event"))
-
-    def on_image_event(self, event: dict) -> None:
-        """The image canvas: an ipyevents message with dataX, dataY in the PNG's pixels (y down)."""
-        if self.lay is None or "dataX" not in event:
-            return
-        height = self.fig.bbox.height
-        x, y = self.ax.transData.inverted().transform((event["dataX"], height - event["dataY"]))
-        self._guard(lambda: self.point(x, y, event.get("type") == "click"))
-
-    def point(self, x: float, y: float, click: bool = False) -> D.Hit | None:
-        """The pointer at layout point (x, y): read out what it is on; a click on a tile enlarges it."""
-        h = D.hit(self.lay, x, y)
-        inputs = getattr(self.run, "input_names", ())
-        if click and h is not None and h.kind == "tile":
-            self.selected = h
-        self.hovered = h if h is not None and h.kind == "weight" else None
-        if h is None:
-            self.readout.value = "hover a line to read its weight; click a tile to enlarge it"
-        elif h.kind == "weight":
-            w = float(self.weights[h.column][h.unit, h.source])
-            self.readout.value = f"<code>{D.weight_text(self.lay, h, w, inputs)}</code>"
-        else:
-            a = self.tiles[h.column][h.unit]
-            self.readout.value = (f"<b>{D.unit_name(self.lay, h.column, h.unit, inputs)}</b>: values "
-                                  f"{a.min():+.3f} … {a.max():+.3f} (click to enlarge)")
-        self._show_selection()
-        self.draw()
-        return h
-
-    def _show_selection(self) -> None:
-        """The hovered line, the enlarged tile's frame and its enlarged view, from the current values."""
-        h, lay = self.hovered, self.lay
-        self.hover_line.set_data(*(lay.segments(h.column)[h.unit * lay.shown[h.column] + h.source].T
-                                   if h is not None else ([], [])))
-        s = self.selected
-        self.box.set_visible(s is not None)
-        if s is None or not self.tiles:
-            return
-        self.box.set_xy(lay.corners[s.column][s.unit])
-        a = self.tiles[s.column][s.unit]
-        m = float(np.abs(a).max()) or 1.0
-        rgb = (D.CMAP(0.5 + 0.5 * np.nan_to_num(a[::-1]) / m)[..., :3] * 255).astype(np.uint8)
-        buffer = io.BytesIO()
-        Image.fromarray(rgb).resize((ZOOM, ZOOM), Image.BILINEAR).save(buffer, format="png", compress_level=1)
-        self.zoom.value = buffer.getvalue()
-        self.zoom.layout.display = None
-        name = D.unit_name(lay, s.column, s.unit, getattr(self.run, "input_names", ()))
-        self.zoom_label.value = (f"<div style='padding-left:12px'><b>{name}</b><br>"
-                                 f"values {a.min():+.3f} … {a.max():+.3f} over the input square<br>"
-                                 f"<span style='color:#666'>x₁ to the right, x₂ up; orange negative, white 0, "
-                                 f"blue positive</span></div>")
-
-    def _guard(self, action: Any) -> None:
+    def guard(self, action: Any) -> None:
         """Run ``action`` inside the app's torch settings; an exception becomes a red line in the readout."""
         with self.settings:
             try:
