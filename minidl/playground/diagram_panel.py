@@ -12,7 +12,9 @@ The mouse (hover a line: its weight; click a tile: enlarged below, live) is diag
 
 from __future__ import annotations
 
+import asyncio
 import io
+import time
 import warnings
 from typing import Any
 
@@ -30,6 +32,7 @@ from .diagram_events import ZOOM, DiagramEvents
 from .settings import Settings
 
 DPI = 80                                   # one layout unit per pixel
+BUDGET = 4                                 # refresh at most every BUDGET × the last refresh's cost
 
 
 class DiagramPanel(DiagramEvents):
@@ -81,6 +84,7 @@ class DiagramPanel(DiagramEvents):
         self.selected: D.Hit | None = None        # the enlarged tile
         self.hovered: D.Hit | None = None
         self.refreshes = self.full_draws = 0
+        self.cost, self._next, self._pending = 0.0, 0.0, None    # the last refresh's seconds; the next's time
         self._background: Any = None
 
     # -- the Panel protocol ----------------------------------------------------------------------------
@@ -89,10 +93,37 @@ class DiagramPanel(DiagramEvents):
         self.run, self.lay = run, None
 
     def refresh(self, run: Any, frame: Any = None, live: bool = True) -> None:
-        """Draw ``run`` now if the panel is open; collapsed, return at once."""
+        """Draw ``run`` if the panel is open; collapsed, return at once. While an asyncio loop runs (a
+        kernel), frames come at most every BUDGET × the last one's cost (the diagram takes at most
+        1/BUDGET of the time: training goes on); a frame skipped is drawn when that time is up, unless
+        another came first, so the last state is always shown."""
         if not self.open:
             return
         self.run = run
+        wait = self._next - time.perf_counter()
+        if wait > 0 and self._defer(wait):
+            return
+        start = time.perf_counter()
+        self._draw_run(run, live)
+        self.cost = time.perf_counter() - start
+        self._next = start + BUDGET * self.cost
+
+    def _defer(self, wait: float) -> bool:
+        """Draw in ``wait`` seconds (once, however many frames are skipped); False without an event loop."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        if self._pending is None:
+            self._pending = loop.call_later(wait, self._deferred)
+        return True
+
+    def _deferred(self) -> None:
+        self._pending = None
+        if self.open and self.run is not None and self._next <= time.perf_counter():
+            self.guard(lambda: self.refresh(self.run, live=False))
+
+    def _draw_run(self, run: Any, live: bool) -> None:
         weights = run.weights()
         if weights is None:
             self.note.value = ("<span style='color:#666'>The diagram needs each Linear's weights as an (out, in) "

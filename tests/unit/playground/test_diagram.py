@@ -4,7 +4,10 @@ Mouse events are synthesised as each canvas delivers them: matplotlib MouseEvent
 ipyevents messages (dataX, dataY in the PNG's pixels) on the image canvas.
 """
 
+import asyncio
+import concurrent.futures
 import sys
+import time
 import types
 
 import ipywidgets as W
@@ -19,6 +22,12 @@ from minidl.playground import diagram as D
 from minidl.playground.controls import MAX_LAYERS
 from minidl.playground.diagram_panel import DiagramPanel
 from minidl.playground.state import UNIT_GRID, unit_grid
+
+
+def run(coro):
+    """On a fresh event loop in its own thread (as test_app.py: the browser tests keep one in this one)."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 @pytest.fixture
@@ -233,6 +242,23 @@ def test_collapsed_it_costs_nothing(app):
     app.step()
     app.redraw()
     assert panel.refreshes == 0 and panel.full_draws == 0 and panel.image.value == b""
+
+
+def test_in_a_kernel_it_takes_at_most_a_share_of_the_time_and_draws_the_last_state(app):
+    """Under an event loop, a refresh sooner than BUDGET × the last one's cost is put off, then drawn once."""
+    panel = opened(app)
+    assert panel.refreshes == 1 and panel.cost > 0
+
+    async def scenario():
+        panel._next = time.perf_counter() + 1.0           # as if the last refresh cost 0.25 s
+        for _ in range(2):
+            app.step()
+            app.redraw()
+        assert panel.refreshes == 1 and panel._pending is not None      # put off, once
+        await asyncio.sleep(1.5)
+        assert panel.refreshes == 2 and panel._pending is None
+    run(scenario())
+    np.testing.assert_allclose(panel.tiles[1][0].ravel(), app.run.hidden(unit_grid(), 1)[0][:, 0].numpy(), rtol=1e-6)
 
 
 def test_the_section_opens_and_closes_the_diagram(app):
