@@ -68,7 +68,7 @@ def layout(sizes: tuple[int, ...]) -> Layout:
     for c, n in enumerate(shown):
         top = TOP + (max(shown) - n) * PITCH_Y / 2                 # each column centred
         corners.append(np.stack([np.full(n, LEFT + c * PITCH_X, float), top + PITCH_Y * np.arange(n)], axis=1))
-    width = max(LEFT + (len(sizes) - 1) * PITCH_X + TILE + RIGHT, 520)
+    width = max(LEFT + (len(sizes) - 1) * PITCH_X + TILE + RIGHT, 600)      # the legend fits
     return Layout(tuple(int(s) for s in sizes), shown, tuple(corners), int(width), int(height))
 
 

@@ -176,7 +176,7 @@ class DiagramPanel(DiagramEvents):
         self.hover_line = ax.plot([], [], color="black", lw=1.6, zorder=3)[0]
         self.box = ax.add_patch(Rectangle((0, 0), D.TILE, D.TILE, fill=False, ec="black", lw=2, zorder=4,
                                           visible=False))
-        self.wmax = ax.text(lay.width - 12, lay.height - 44, "", ha="right", va="center", fontsize=8)
+        self.wmax = ax.text(14 + 112 * 4, lay.height - D.BOTTOM + 22, "", va="center", fontsize=8)
         self.moving = [self.lines, self.hover_line, self.box, self.wmax]
         for artist in self.moving:
             artist.set_animated(True)
@@ -206,9 +206,9 @@ class DiagramPanel(DiagramEvents):
             ax.text(x0 + 36, y, text, va="center", fontsize=8)
         ax.text(14 + 112 * 3, y, "line width ∝ |w|", va="center", fontsize=8)
         y += 22
-        ax.imshow(np.linspace(0, 1, 64)[None], cmap=D.CMAP, extent=(66, 146, y + 5, y - 5), aspect="auto")
+        ax.imshow(np.linspace(0, 1, 64)[None], cmap=D.CMAP, extent=(84, 164, y + 5, y - 5), aspect="auto")
         ax.text(14, y, "tiles:  −max", va="center", fontsize=8)
-        ax.text(150, y, "+max    a unit's value over the input square (each tile to its own max |value|)",
+        ax.text(168, y, "+max    a unit's value over the input square (each tile to its own max |value|)",
                 va="center", fontsize=8)
 
     def draw(self, live: bool = False) -> None:
