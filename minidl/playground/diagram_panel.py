@@ -62,7 +62,7 @@ class DiagramPanel(DiagramEvents):
         else:
             from ipyevents import Event
             FigureCanvasAgg(self.fig)
-            self.image = picture = W.Image(format="png", layout=W.Layout(width="auto"))
+            self.image = picture = W.Image(format="png", layout=W.Layout(min_width="0px"))
             self.events = Event(source=self.image, watched_events=["click", "mousemove"], wait=40,
                                 throttle_or_debounce="throttle", prevent_default_action=True)
             self.events.on_dom_event(self.on_image_event)
@@ -74,7 +74,8 @@ class DiagramPanel(DiagramEvents):
         self.zoom = W.Image(format="png", layout=W.Layout(width=f"{ZOOM}px", height=f"{ZOOM}px",
                                                           display="none")).add_class("pg-diagram-zoom")
         self.zoom_label = W.HTML().add_class("pg-diagram-zoom-label")
-        self.widget = W.VBox([self.note, picture, self.readout, W.HBox([self.zoom, self.zoom_label])])
+        self.widget = W.VBox([self.note, picture, self.readout, W.HBox([self.zoom, self.zoom_label])],
+                             layout=W.Layout(overflow="auto"))       # a wide network scrolls sideways
         self.widget.add_class("pg-diagram")
         self.open = False
         self.run: Any = None
@@ -165,6 +166,8 @@ class DiagramPanel(DiagramEvents):
         self.selected = self.hovered = None
         self.fig.clear()
         self.fig.set_size_inches(lay.width / DPI, lay.height / DPI)
+        if self.image is not None:
+            self.image.layout.width = f"{lay.width}px"                 # its own pixels, not stretched
         ax = self.ax = self.fig.add_axes((0, 0, 1, 1))
         ax.set_xlim(0, lay.width)
         ax.set_ylim(lay.height, 0)

@@ -7,7 +7,7 @@ import re
 from playwright.sync_api import expect
 
 from minidl.playground import diagram as D
-from tests.browser.test_playground_browser import TOKEN, epoch, lab_run_all, shutdown_kernels
+from tests.browser.test_playground_browser import TOKEN, lab_run_all, shutdown_kernels
 
 LAYOUT = D.layout((2, 25, 25, 25, 2))          # the default network's diagram
 
@@ -54,30 +54,32 @@ def steady_point():
     raise AssertionError("no line of Linear 1 stands apart")
 
 
-def check_diagram(page, shot, name):
-    """Open the first app's diagram, Play, click a tile, hover a line; the pixels and the readouts answer."""
-    app = page.locator(".pg-app").first
+def check_diagram(page, shot, name, root=0):
+    """Open app number ``root``'s diagram, Play, click a tile, hover a line; the pixels and the readouts answer."""
+    app = page.locator(".pg-app").nth(root)
+    epoch_js = f"document.querySelectorAll('.pg-app')[{root}].querySelector('.pg-epoch').innerText"
     expect(app).to_be_visible()
     app.get_by_text("network diagram", exact=True).first.click()
     diagram = app.locator(".pg-diagram").first
     expect(diagram).to_be_visible()
     diagram.scroll_into_view_if_needed()
-    page.wait_for_function(f"() => {{ const r = ({REGION_JS})([0, ...{list(tile_box(1, 0))}, {LAYOUT.width}]);"
+    page.wait_for_function(f"() => {{ const r = ({REGION_JS})([{root}, ...{list(tile_box(1, 0))}, {LAYOUT.width}]);"
                            f" return r !== null && r[1] > 100; }}")      # layer 1, unit 1 painted (not blank)
-    ink_lines = region(page, LAYOUT.corners[0][0][0] + D.TILE + 5, D.TOP, 50, LAYOUT.height - D.TOP - D.BOTTOM)
+    ink_lines = region(page, LAYOUT.corners[0][0][0] + D.TILE + 5, D.TOP, 50, LAYOUT.height - D.TOP - D.BOTTOM, root)
     assert ink_lines[1] > 200, f"no connections drawn between the inputs and layer 1: {ink_lines}"
-    before = [region(page, *tile_box(c, 0)) for c in (1, 2, 3, 4)]
+    before = [region(page, *tile_box(c, 0), root) for c in (1, 2, 3, 4)]
     shot(f"{name}-diagram-open", diagram)
 
-    page.locator(".pg-play").first.click()                               # Play: the tiles change with training
-    page.wait_for_function("() => /epoch ([1-9]\\d*)/.test(document.querySelector('.pg-epoch').innerText)")
-    page.wait_for_function(f"""() => {{ const r = ({REGION_JS})([0, ...{list(tile_box(3, 0))}, {LAYOUT.width}]);
+    play = app.locator(".pg-play").first
+    play.click()                                                         # Play: the tiles change with training
+    page.wait_for_function(f"() => /epoch ([1-9]\\d*)/.test({epoch_js})")
+    page.wait_for_function(f"""() => {{ const r = ({REGION_JS})([{root}, ...{list(tile_box(3, 0))}, {LAYOUT.width}]);
         return r !== null && r[0] !== {before[2][0]}; }}""")
-    page.locator(".pg-play").first.click()                               # Pause
-    expect(page.locator(".pg-play").first).to_have_text(re.compile("Play"))
-    assert epoch(page) > 0
+    play.click()                                                         # Pause
+    expect(play).to_have_text(re.compile("Play"))
+    assert int(re.search(r"epoch (\d+)", app.locator(".pg-epoch").inner_text()).group(1)) > 0
     page.wait_for_timeout(800)                                           # the last frame lands
-    after = [region(page, *tile_box(c, 0)) for c in (1, 2, 3, 4)]
+    after = [region(page, *tile_box(c, 0), root) for c in (1, 2, 3, 4)]
     assert sum(a[0] != b[0] for a, b in zip(after, before, strict=True)) >= 3, (before, after)
 
     canvas = diagram.locator(".pg-diagram-canvas").first
@@ -100,7 +102,15 @@ def check_diagram(page, shot, name):
 def test_diagram_in_jupyterlab(page, lab_server, shot):
     try:
         lab_run_all(page, lab_server, "playground.ipynb", shot)
-        check_diagram(page, shot, "lab")
+        check_diagram(page, shot, "lab")                                 # ipympl (the default here)
+        page.get_by_role("button", name="Click to add a cell.").click()  # a new cell: the image canvas
+        expect(page.locator(".jp-Notebook .jp-CodeCell")).to_have_count(2)
+        page.locator(".jp-Notebook .jp-CodeCell").last.locator(".cm-content").click()
+        page.keyboard.type("Playground(canvas='image')")
+        page.keyboard.press("Shift+Enter")
+        expect(page.locator(".pg-app")).to_have_count(2)
+        expect(page.locator(".pg-app").nth(1).locator("img.pg-diagram-canvas")).to_have_count(1)
+        check_diagram(page, shot, "lab-image", root=1)
     finally:
         shutdown_kernels(lab_server)
 
