@@ -155,12 +155,12 @@ def mosaic(lay: Layout, tiles: list[np.ndarray]) -> np.ndarray:
     out = np.full((lay.height, lay.width, 4), 255, np.uint8)
     lut = (CMAP(np.linspace(0, 1, 256)) * 255).astype(np.uint8)
     for corners, maps in zip(lay.corners, tiles, strict=True):
-        for (x, y), a in zip(corners.astype(int), maps, strict=True):
+        a = np.nan_to_num(maps, nan=0.0, posinf=0.0, neginf=0.0)             # a diverged run: blank tiles
+        m = np.abs(a).max(axis=(1, 2), keepdims=True)
+        idx = np.clip(np.rint((a[:, ::-1] / np.where(m > 0, m, 1.0) + 1) * 127.5), 0, 255).astype(np.intp)
+        for (x, y), k in zip(corners.astype(int), idx, strict=True):
             out[y - 1:y + TILE + 1, x - 1:x + TILE + 1, :3] = FRAME
-            a = np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)      # a diverged run: blank tiles
-            m = float(np.abs(a).max())
-            idx = np.clip(np.rint((a[::-1] / (m or 1.0) + 1) * 127.5), 0, 255).astype(np.intp)
-            out[y:y + TILE, x:x + TILE] = lut[idx]
+            out[y:y + TILE, x:x + TILE] = lut[k]
     return out
 
 

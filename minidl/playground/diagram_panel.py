@@ -87,6 +87,7 @@ class DiagramPanel(DiagramEvents):
         self.refreshes = self.full_draws = 0
         self.cost, self._next, self._pending = 0.0, 0.0, None    # the last refresh's seconds; the next's time
         self._background: Any = None
+        self._pixels: tuple = ()                   # the figure's size in pixels when the background was kept
 
     # -- the Panel protocol ----------------------------------------------------------------------------
     def reset(self, run: Any) -> None:
@@ -218,7 +219,7 @@ class DiagramPanel(DiagramEvents):
         """Render: the background kept, the moving artists drawn over it (blitted); the page gets the frame."""
         canvas = self.fig.canvas
         canvas.live = live
-        if self._background is None:
+        if self._background is None or self._pixels != tuple(self.fig.bbox.size):   # new, or a new dpi
             canvas.draw()                                   # -> _on_full_draw
         else:
             canvas.restore_region(self._background)
@@ -233,6 +234,7 @@ class DiagramPanel(DiagramEvents):
     def _on_full_draw(self, event: Any) -> None:
         self.full_draws += 1
         self._background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
+        self._pixels = tuple(self.fig.bbox.size)
         self._draw_moving()
 
     def _draw_moving(self) -> None:
@@ -242,6 +244,9 @@ class DiagramPanel(DiagramEvents):
         pixels = np.asarray(self.fig.canvas.get_renderer().buffer_rgba())
         s = pixels.shape[0] / self.lay.height
         for x0, y0, x1, y1 in D.strips(self.lay):        # one strip per column: its tiles and the gaps between
+            if s == 1:
+                pixels[y0:y1, x0:x1] = self.mosaic[y0:y1, x0:x1]
+                continue
             rows, cols = np.arange(round(y0 * s), round(y1 * s)), np.arange(round(x0 * s), round(x1 * s))
             pixels[np.ix_(rows, cols)] = self.mosaic[np.ix_((rows / s).astype(int), (cols / s).astype(int))]
         for artist in self.moving[1:]:

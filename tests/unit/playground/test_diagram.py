@@ -166,6 +166,18 @@ def test_the_panel_paints_the_tiles_and_lines_follow_the_weights(app):
     np.testing.assert_allclose(panel.lines.get_colors()[k], D.CMAP(1.0), atol=1e-6)
 
 
+def test_on_a_high_density_screen_the_tiles_are_scaled_with_the_figure(app):
+    """ipympl doubles the figure's dpi where a CSS pixel is two device pixels: the tiles follow."""
+    panel = opened(app)
+    panel.fig.set_dpi(2 * panel.fig.dpi)
+    panel.draw()
+    big = pixels(panel)
+    assert big.shape[:2] == (2 * panel.lay.height, 2 * panel.lay.width) and panel.full_draws == 2
+    x0, y0, x1, y1 = D.strips(panel.lay)[1]
+    np.testing.assert_array_equal(big[2 * y0:2 * y1:2, 2 * x0:2 * x1:2], panel.mosaic[y0:y1, x0:x1])
+    np.testing.assert_array_equal(big[2 * y0 + 1:2 * y1:2, 2 * x0 + 1:2 * x1:2], panel.mosaic[y0:y1, x0:x1])
+
+
 def test_any_number_of_inputs_and_classes():
     panel = DiagramPanel("image")
     stub = Stub()
