@@ -2,10 +2,11 @@
 
     DiagramPanel(canvas, settings)      # app.panels gets one; its section under the figure shows it
 
-The picture is diagram.py's: one RGBA image holds every tile (``diagram.mosaic``) and one
-LineCollection every connection, so a refresh sets two artists and blits them over a kept
-background (titles, names, legend: drawn once per architecture, as views.py does). Collapsed, the
-panel does nothing at all; expanded, it is drawn at once and then at each of the app's redraws.
+The picture is diagram.py's: one LineCollection holds every connection and one RGBA image every
+tile (``diagram.mosaic``, copied into the rendered pixels a column strip at a time, like a figimage
+without resampling), over a kept background (titles, names, legend: drawn once per architecture,
+then blitted, as views.py does). Collapsed, the panel does nothing at all; expanded, it is drawn at
+once and then at the app's redraws, at most every BUDGET × its own cost (training goes on).
 
 The mouse (hover a line: its weight; click a tile: enlarged below, live) is diagram_events.py's.
 """
