@@ -274,8 +274,12 @@ def test_in_a_kernel_it_takes_at_most_a_share_of_the_time_and_draws_the_last_sta
 
 
 def test_the_section_opens_and_closes_the_diagram(app):
-    accordion = next(w for w in app.widget.children[1].children if isinstance(w, W.Accordion)
-                     and w.children[0] is app.diagram.widget)
+    stack, sections = [app.widget], []
+    while stack:                                          # wherever the layout puts it
+        w = stack.pop()
+        stack.extend(getattr(w, "children", ()))
+        sections += [w] if isinstance(w, W.Accordion) and app.diagram.widget in w.children else []
+    [accordion] = sections
     assert accordion.titles[0] == "network diagram" and "pg-diagram" in app.diagram.widget._dom_classes
     threads = torch.get_num_threads()
     accordion.selected_index = 0
