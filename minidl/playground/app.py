@@ -44,6 +44,7 @@ from . import export
 from .colours import MAX_CLASSES
 from .confusion import confusion_html
 from .controls import NESTEROV_MIN, Controls
+from .diagram_panel import DiagramPanel
 from .hidden_space import HiddenSpace
 from .learner import Framework, LearnerRun
 from .panels import Panel
@@ -115,6 +116,8 @@ class Playground(Controls):
         self.views: Views | None = None
         self.run: Run | None = None
         self.panels: list[Panel] = []       # extra views beside the figure (panels.py); each feature adds its own
+        self.diagram = DiagramPanel(canvas, self.settings)
+        self.panels.append(self.diagram)
         self.hidden_space = HiddenSpace(self.settings)
         self.panels.append(self.hidden_space)
         self.race: Race | None = None       # the race builds minidl Recipes: not with a learner's classes

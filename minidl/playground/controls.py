@@ -27,7 +27,7 @@ INITS = {"torch default": ("default", None), "Kaiming uniform": ("kaiming_unifor
          "normal σ=1": ("normal", 1.0), "zeros": ("zeros", None)}
 OPTIMIZERS = ("SGD", "Momentum", "Nesterov", "Adam")
 BATCHES = (1, 5, 10, 25, 50, 100, 250, 500, 1000)
-MAX_LAYERS = 6
+MAX_LAYERS = 8
 STEPS = ("compiled", "readable")       # fit(fast=True) / fit(fast=False)
 NESTEROV_MIN = 0.01                    # the momentum slider's minimum for Nesterov (SGD refuses 0 with it)
 

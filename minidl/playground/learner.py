@@ -198,3 +198,16 @@ class LearnerRun(Run):
                 pairs = m.param()
                 norms.append(float(torch.as_tensor(pairs[0][1]).norm()) if pairs else math.nan)
         return norms
+
+    def weights(self) -> list[Any] | None:
+        """Each Linear's first param() value as (out, in) (transposed if the learner keeps (in, out)), or None
+        if one has no parameters or another shape."""
+        out = []
+        linears = [m for m in self.layers if self._is_linear(m)]
+        for m, (fan_in, fan_out) in zip(linears, zip(self.sizes[:-1], self.sizes[1:], strict=True), strict=True):
+            pairs = m.param()
+            w = torch.as_tensor(pairs[0][0]) if pairs else torch.zeros(0)
+            if tuple(w.shape) not in ((fan_out, fan_in), (fan_in, fan_out)):
+                return None
+            out.append((w if tuple(w.shape) == (fan_out, fan_in) else w.T).numpy())
+        return out

@@ -187,6 +187,10 @@ class Run:
     def gradient_norms(self) -> list[float] | None:
         raise NotImplementedError
 
+    def weights(self) -> list[np.ndarray] | None:
+        """The (out, in) weight matrix of every Linear layer, first to last (the network diagram), or None."""
+        return None
+
     # -- what a Frame asks (state.Network) --------------------------------------------------------
     def inputs(self, raw: np.ndarray | torch.Tensor) -> torch.Tensor:
         x = torch.as_tensor(raw).to(self.dtype)
@@ -318,3 +322,6 @@ class MinidlRun(Run):
 
     def gradient_norms(self) -> list[float]:
         return [float(m.weight.grad.norm()) for m in self.model.modules() if isinstance(m, Linear)]
+
+    def weights(self) -> list[np.ndarray]:
+        return [m.weight.data.numpy() for m in self.model.modules() if isinstance(m, Linear)]

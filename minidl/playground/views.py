@@ -325,3 +325,7 @@ def _ipympl_canvas() -> Any:
         _CANVAS = AppCanvas
     return _CANVAS
 
+
+def ipympl_canvas() -> Any:
+    """The app's ipympl Canvas class (see _ipympl_canvas), for its other figures (the network diagram)."""
+    return _ipympl_canvas()

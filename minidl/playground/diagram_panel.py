@@ -1,0 +1,259 @@
+"""The network diagram as a playground Panel: one Figure, live tiles and lines, hover and click.   Notebook 10
+
+    DiagramPanel(canvas, settings)      # app.panels gets one; its section under the figure shows it
+
+The picture is diagram.py's: one LineCollection holds every connection and one RGBA image every
+tile (``diagram.mosaic``, copied into the rendered pixels a column strip at a time, like a figimage
+without resampling), over a kept background (titles, names, legend: drawn once per architecture,
+then blitted, as views.py does). Collapsed, the panel does nothing at all; expanded, it is drawn at
+once and then at the app's redraws, at most every BUDGET × its own cost (training goes on).
+
+The mouse (hover a line: its weight; click a tile: enlarged below, live) is diagram_events.py's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+import warnings
+from typing import Any
+
+import ipywidgets as W
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from PIL import Image
+
+from . import diagram as D
+from .colours import MAX_CLASSES, class_colour
+from .diagram_events import ZOOM, DiagramEvents
+from .sections import Foldable
+from .settings import Settings
+
+DPI = 80                                   # one layout unit per pixel
+BUDGET = 4                                 # refresh at most every BUDGET × the last refresh's cost
+
+
+class DiagramPanel(DiagramEvents, Foldable):
+    """The network diagram (panels.Panel): ``reset(run)``, ``refresh(run, frame)``; a Foldable:
+    it draws only while its section is open, and at once when that opens."""
+
+    title = "network diagram"
+
+    def __init__(self, canvas: str = "image", settings: Settings | None = None):
+        if canvas not in ("image", "ipympl"):
+            raise ValueError(f"DiagramPanel: canvas must be 'image' or 'ipympl', got {canvas!r}")
+        self.canvas, self.settings = canvas, settings or Settings()
+        self.fig = Figure(dpi=DPI)
+        self.image: W.Image | None = None
+        if canvas == "ipympl":
+            from ipympl.backend_nbagg import FigureManager
+
+            from .views import ipympl_canvas
+            with warnings.catch_warnings():        # ipympl 0.10's Toolbar trips a traitlets deprecation (views.py)
+                warnings.simplefilter("ignore", DeprecationWarning)
+                FigureManager(ipympl_canvas()(self.fig), 0)
+            c = self.fig.canvas
+            c.header_visible = c.footer_visible = c.resizable = c.toolbar_visible = False
+            c.mpl_connect("motion_notify_event", self.on_mouse)
+            c.mpl_connect("button_press_event", self.on_mouse)
+            picture = c
+        else:
+            from ipyevents import Event
+            FigureCanvasAgg(self.fig)
+            self.image = picture = W.Image(format="png", layout=W.Layout(min_width="0px"))
+            self.events = Event(source=self.image, watched_events=["click", "mousemove"], wait=40,
+                                throttle_or_debounce="throttle", prevent_default_action=True)
+            self.events.on_dom_event(self.on_image_event)
+        picture.add_class("pg-diagram-canvas")
+        self.fig.canvas.mpl_connect("draw_event", self._on_full_draw)
+        self.note = W.HTML().add_class("pg-diagram-note")
+        self.readout = W.HTML("hover a line to read its weight; click a tile to enlarge it").add_class(
+            "pg-diagram-readout")
+        self.zoom = W.Image(format="png", layout=W.Layout(width=f"{ZOOM}px", height=f"{ZOOM}px",
+                                                          display="none")).add_class("pg-diagram-zoom")
+        self.zoom_label = W.HTML().add_class("pg-diagram-zoom-label")
+        self.widget = W.VBox([self.note, picture, self.readout, W.HBox([self.zoom, self.zoom_label])],
+                             layout=W.Layout(overflow="auto"))       # a wide network scrolls sideways
+        self.widget.add_class("pg-diagram")
+        self.open = False
+        self.run: Any = None
+        self.lay: D.Layout | None = None
+        self.tiles: list[np.ndarray] = []
+        self.weights: list[np.ndarray] = []
+        self.selected: D.Hit | None = None        # the enlarged tile
+        self.hovered: D.Hit | None = None
+        self.refreshes = self.full_draws = 0
+        self.cost, self._next, self._pending = 0.0, 0.0, None    # the last refresh's seconds; the next's time
+        self._background: Any = None
+        self._pixels: tuple = ()                   # the figure's size in pixels when the background was kept
+
+    # -- the Panel protocol ----------------------------------------------------------------------------
+    def reset(self, run: Any) -> None:
+        """A new run: drawn when the panel is (or gets) open."""
+        self.run, self.lay = run, None
+
+    def refresh(self, run: Any, frame: Any = None, live: bool = True) -> None:
+        """Draw ``run`` if the panel is open; collapsed, return at once. While an asyncio loop runs (a
+        kernel), frames come at most every BUDGET × the last one's cost (the diagram takes at most
+        1/BUDGET of the time: training goes on); a frame skipped is drawn when that time is up, unless
+        another came first, so the last state is always shown."""
+        if not self.open:
+            return
+        self.run = run
+        wait = self._next - time.perf_counter()
+        if wait > 0 and self._defer(wait):
+            return
+        start = time.perf_counter()
+        self._draw_run(run, live)
+        self.cost = time.perf_counter() - start
+        self._next = start + BUDGET * self.cost
+
+    def _defer(self, wait: float) -> bool:
+        """Draw in ``wait`` seconds (once, however many frames are skipped); False without an event loop."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        if self._pending is None:
+            self._pending = loop.call_later(wait, self._deferred)
+        return True
+
+    def _deferred(self) -> None:
+        self._pending = None
+        if self.open and self.run is not None and self._next <= time.perf_counter():
+            self.guard(lambda: self.refresh(self.run, live=False))
+
+    def _draw_run(self, run: Any, live: bool) -> None:
+        weights = run.weights()
+        if weights is None:
+            self.note.value = ("<span style='color:#666'>The diagram needs each Linear's weights as an (out, in) "
+                               "matrix (the first pair of its param()); this network gives none.</span>")
+            return
+        sizes = D.sizes_of(weights)
+        if self.lay is None or self.lay.sizes != sizes:
+            self._build(D.layout(sizes))
+        self.weights, self.tiles = weights, D.values(run, self.lay)
+        self.mosaic = D.mosaic(self.lay, self.tiles)
+        colours, widths, m = D.line_style(weights, self.lay)
+        self.lines.set_color(colours)
+        self.lines.set_linewidth(widths)
+        self.wmax.set_text(f"max |w| shown = {m:.3g}")
+        self.show_selection()
+        self.draw(live)
+        self.refreshes += 1
+
+    def opened(self) -> None:
+        """The section was expanded (sections.Foldable): draw the current run at once."""
+        if self.run is not None:
+            self.guard(lambda: self.refresh(self.run, live=False))
+
+    def show(self, open: bool) -> None:
+        """Open (draw the current run at once) or close the panel, as its section does."""
+        self.open = bool(open)
+        if self.open:
+            self.opened()
+
+    # -- the picture ----------------------------------------------------------------------------------
+    def _build(self, lay: D.Layout) -> None:
+        """Axes, artists and the static labels for ``lay`` (a new architecture)."""
+        self.lay, self._background = lay, None
+        self.selected = self.hovered = None
+        self.fig.clear()
+        self.fig.set_size_inches(lay.width / DPI, lay.height / DPI)
+        if self.image is not None:
+            self.image.layout.width = f"{lay.width}px"                 # its own pixels, not stretched
+        ax = self.ax = self.fig.add_axes((0, 0, 1, 1))
+        ax.set_xlim(0, lay.width)
+        ax.set_ylim(lay.height, 0)
+        ax.set_axis_off()
+        segments = np.concatenate([lay.segments(l) for l in range(lay.columns - 1)])
+        self.lines = LineCollection(segments, zorder=1, capstyle="round")
+        ax.add_collection(self.lines, autolim=False)
+        self.mosaic = np.full((lay.height, lay.width, 4), 255, np.uint8)
+        self.hover_line = ax.plot([], [], color="black", lw=1.6, zorder=3)[0]
+        self.box = ax.add_patch(Rectangle((0, 0), D.TILE, D.TILE, fill=False, ec="black", lw=2, zorder=4,
+                                          visible=False))
+        self.wmax = ax.text(14 + 112 * 4, lay.height - D.BOTTOM + 22, "", va="center", fontsize=8)
+        self.moving = [self.lines, self.hover_line, self.box, self.wmax]
+        for artist in self.moving:
+            artist.set_animated(True)
+        self._labels(ax, lay)
+
+    def _labels(self, ax: Any, lay: D.Layout) -> None:
+        inputs = getattr(self.run, "input_names", ())
+        for c, (corners, size) in enumerate(zip(lay.corners, lay.sizes, strict=True)):
+            x = corners[0, 0] + D.TILE / 2
+            title = "inputs" if c == 0 else "outputs" if c == lay.columns - 1 else f"layer {c}"
+            ax.text(x, D.TOP - 16, title, ha="center", va="bottom", fontsize=9, weight="bold")
+            ax.text(x, D.TOP - 15, f"{size} unit{'s' * (size > 1)}", ha="center", va="top", fontsize=7, color="#666")
+            if size > len(corners):
+                ax.text(x, corners[-1, 1] + D.TILE + 4, f"+{size - len(corners)} more", ha="center", va="top",
+                        fontsize=8, color="#444")
+            for u, (tx, ty) in enumerate(corners):
+                if c == 0:
+                    ax.text(tx - 4, ty + D.TILE / 2, D.unit_name(lay, 0, u, inputs), ha="right", va="center",
+                            fontsize=9)
+                elif c == lay.columns - 1:
+                    ax.text(tx + D.TILE + 5, ty + D.TILE / 2, f"class {u}", ha="left", va="center", fontsize=9,
+                            color=class_colour(u) if u < MAX_CLASSES else "black", weight="bold")
+        y = lay.height - D.BOTTOM + 22                        # the legend: lines, then tiles
+        for k, (w, text) in enumerate(((1.0, "w > 0"), (-1.0, "w < 0"), (0.25, "small |w|"))):
+            x0 = 14 + 112 * k
+            ax.plot([x0, x0 + 30], [y, y], color=D.CMAP(0.5 + 0.5 * w), lw=0.3 + 2.7 * abs(w))
+            ax.text(x0 + 36, y, text, va="center", fontsize=8)
+        ax.text(14 + 112 * 3, y, "line width ∝ |w|", va="center", fontsize=8)
+        y += 22
+        ax.imshow(np.linspace(0, 1, 64)[None], cmap=D.CMAP, extent=(84, 164, y + 5, y - 5), aspect="auto")
+        ax.text(14, y, "tiles:  −max", va="center", fontsize=8)
+        ax.text(168, y, "+max    a unit's value over the input square (each tile to its own max |value|)",
+                va="center", fontsize=8)
+
+    def draw(self, live: bool = False) -> None:
+        """Render: the background kept, the moving artists drawn over it (blitted); the page gets the frame."""
+        canvas = self.fig.canvas
+        canvas.live = live
+        if self._background is None or self._pixels != tuple(self.fig.bbox.size):   # new, or a new dpi
+            canvas.draw()                                   # -> _on_full_draw
+        else:
+            canvas.restore_region(self._background)
+            self._draw_moving()
+            if self.canvas == "ipympl":
+                canvas.blit(self.fig.bbox)
+        if self.image is not None:
+            buffer = io.BytesIO()
+            Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3]).save(buffer, format="png", compress_level=1)
+            self.image.value = buffer.getvalue()
+
+    def _on_full_draw(self, event: Any) -> None:
+        self.full_draws += 1
+        self._background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
+        self._pixels = tuple(self.fig.bbox.size)
+        self._draw_moving()
+
+    def _draw_moving(self) -> None:
+        """The lines, then the tiles copied into the rendered pixels (resampled to the canvas's pixels only if
+        its dpi is not DPI, as on a high-density screen), then the highlights."""
+        self.fig.draw_artist(self.lines)
+        pixels = np.asarray(self.fig.canvas.get_renderer().buffer_rgba())
+        s = pixels.shape[0] / self.lay.height
+        for x0, y0, x1, y1 in D.strips(self.lay):        # one strip per column: its tiles and the gaps between
+            if s == 1:
+                pixels[y0:y1, x0:x1] = self.mosaic[y0:y1, x0:x1]
+                continue
+            rows, cols = np.arange(round(y0 * s), round(y1 * s)), np.arange(round(x0 * s), round(x1 * s))
+            pixels[np.ix_(rows, cols)] = self.mosaic[np.ix_((rows / s).astype(int), (cols / s).astype(int))]
+        for artist in self.moving[1:]:
+            self.fig.draw_artist(artist)
+
+    def guard(self, action: Any) -> None:
+        """Run ``action`` inside the app's torch settings; an exception becomes a red line in the readout."""
+        with self.settings:
+            try:
+                action()
+            except Exception as e:
+                line = str(e).splitlines()[0] if str(e) else ""
+                self.readout.value = f"<span style='color:#C00000'>diagram: {type(e).__name__}: {line}</span>"
