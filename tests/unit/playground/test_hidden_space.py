@@ -141,7 +141,7 @@ def test_a_learners_network_gets_the_hidden_space_and_no_race():
     app = Playground(framework={name: getattr(lf, name) for name in
                                 ("Module", "Linear", "ReLU", "Tanh", "MSE", "CrossEntropy", "Sequential", "SGD")},
                      canvas="image")
-    assert app.race is None and app.panels == [app.hidden_space]
+    assert app.race is None and app.panels == [app.diagram, app.hidden_space]
     app.step()
     hs = app.hidden_space
     hs.open = True
