@@ -44,6 +44,7 @@ class Controls:
     # -- controls -----------------------------------------------------------------------------------
     def _w(self, widget: W.Widget, css: str, observe: Any = None) -> W.Widget:
         widget.add_class(f"pg-{css}")
+        self.registry[css], self.defaults[css] = widget, getattr(widget, "value", None)   # share.py reads them
         if observe is not None:
             widget.observe(observe, names="value")
         return widget
@@ -51,6 +52,8 @@ class Controls:
     def _build_controls(self) -> None:
         s = {"description_width": "90px"}
         reset = self._on_structure
+        self.registry: dict[str, W.Widget] = {}      # every control under its pg-name (share.py)
+        self.defaults: dict[str, Any] = {}
         fw = self.framework
         self.dataset = self._w(W.Dropdown(options=list(data.DATASETS), value="disk", description="data",
                                           style=s, layout=_wide()), "dataset", reset)
@@ -115,6 +118,16 @@ class Controls:
         self.export_button.on_click(self._on_export)
         self.code = self._w(W.Textarea(layout=W.Layout(width="100%", height="240px")), "code")
         self.download = self._w(W.HTML(), "download")
+        self.edit_class = self._w(W.ToggleButtons(options=[("0", 0), ("1", 1), ("erase", -1)], value=0,
+                                                  description="click adds", style={"button_width": "52px",
+                                                  "description_width": "90px"}), "edit-class")
+        self.edited = self._w(W.HTML(), "edited")           # "edited by hand: ..." (editing.py)
+        self.share_button = self._w(W.Button(description="copy setup", icon="share-alt"), "share")
+        self.setup = self._w(W.Textarea(placeholder="copy setup writes a string here; paste one and press apply",
+                                        layout=W.Layout(width="100%", height="80px")), "setup")
+        self.setup_apply = self._w(W.Button(description="apply", icon="check"), "setup-apply")
+        self.share_button.on_click(self._on_share)
+        self.setup_apply.on_click(self._on_setup_apply)
         if fw is not None:
             self.dropout.disabled = self.init.disabled = self.step_kind.disabled = True
             self.step_kind.value = "readable"
@@ -125,7 +138,8 @@ class Controls:
             return W.VBox([W.HTML(f"<b>{title}</b>"), *children])
         network = "Network" if self.framework is None else f"Network: your classes ({self.framework.name})"
         controls = W.VBox([
-            box("Data", self.dataset, self.points, self.noise, self.ratio, W.HBox([self.regenerate, self.upload])),
+            box("Data", self.dataset, self.points, self.noise, self.ratio, W.HBox([self.regenerate, self.upload]),
+                self.edit_class, self.edited),
             box(network, self.layers, *self.widths, self.activation, self.dropout, self.init, self.loss,
                 self.standardize),
             box("Training", self.optimizer, self.lr, self.momentum, self.batch, self.step_kind, self.seed),
@@ -136,6 +150,8 @@ class Controls:
         panels = [W.Accordion([p.widget], titles=[p.title]) for p in getattr(self, "panels", [])]
         main = W.VBox([toolbar, W.HBox([self.epoch_label, self.metrics]), self.status, picture, *panels,
                        W.Accordion([W.VBox([self.export_button, self.download, self.code])], titles=["Export"]),
+                       W.Accordion([W.VBox([W.HBox([self.share_button, self.setup_apply]), self.setup])],
+                                   titles=["Share this setup"]),
                        W.Accordion([self.log], titles=["Log"])], layout=W.Layout(flex="1 1 700px"))
         app = W.HBox([controls, main], layout=W.Layout(flex_flow="row wrap"))   # narrow page: figure below
         app.add_class("pg-app")
