@@ -37,14 +37,21 @@ def pixel_to_data(px: float, py: float, size: tuple[float, float], position: tup
     """x = x₀ + (px/W − left)/width · (x₁ − x₀),  y = y₀ + (1 − py/H − bottom)/height · (y₁ − y₀).
 
     (px, py): the pixel clicked, from the image's top-left corner; size: the image (W, H) in pixels;
-    position: the Axes' (left, bottom, width, height) as fractions of the figure (Axes.get_position).
+    position: the Axes' (left, bottom, width, height) as fractions of the figure (axes_position).
     None if the click is outside the Axes.
     """
     (w, h), (left, bottom, width, height) = size, position
     u, v = (px / w - left) / width, (1.0 - py / h - bottom) / height
-    if not (0.0 <= u <= 1.0 and 0.0 <= v <= 1.0):
+    if not (-1e-9 <= u <= 1.0 + 1e-9 and -1e-9 <= v <= 1.0 + 1e-9):      # the edges, up to rounding
         return None
-    return xlim[0] + u * (xlim[1] - xlim[0]), ylim[0] + v * (ylim[1] - ylim[0])
+    u, v = min(max(u, 0.0), 1.0), min(max(v, 0.0), 1.0)
+    return float(xlim[0] + u * (xlim[1] - xlim[0])), float(ylim[0] + v * (ylim[1] - ylim[0]))
+
+
+def axes_position(ax: Any, fig: Any) -> tuple[float, float, float, float]:
+    """The Axes' (left, bottom, width, height) as fractions of the whole figure (get_position is relative
+    to its subfigure)."""
+    return tuple(float(v) for v in ax.bbox.transformed(fig.transFigure.inverted()).bounds)
 
 
 def modifiers(names: Any) -> frozenset[str]:
@@ -158,8 +165,8 @@ class Clicks:
         else:
             px, py = event["relativeX"], event["relativeY"]
             size = (event["boundingRectWidth"], event["boundingRectHeight"])
-        ax = self.views.ax_boundary
-        at = pixel_to_data(px, py, size, tuple(ax.get_position().bounds), ax.get_xlim(), ax.get_ylim())
+        ax, fig = self.views.ax_boundary, self.views.fig
+        at = pixel_to_data(px, py, size, axes_position(ax, fig), ax.get_xlim(), ax.get_ylim())
         if at is not None:
             self.on_click(*at, modifiers(event))
 
