@@ -109,7 +109,7 @@ def decode(text: Any) -> dict[str, Any]:
         raise ValueError(f"setup: the string has {len(text)} characters, more than {MAX_CHARS}")
     if not text.startswith(PREFIX):
         raise ValueError(f"setup: a setup string starts with {PREFIX!r}, got {text[:12]!r}")
-    body = text[len(PREFIX):]
+    body = text[len(PREFIX):].rstrip("=")                 # padding or not
     try:
         packed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
         if base64.urlsafe_b64encode(packed).decode().rstrip("=") != body:

@@ -10,8 +10,17 @@ import torch
 from matplotlib.backend_bases import MouseEvent
 
 from minidl.playground import Playground
-from minidl.playground.editing import (ERASE, RADIUS, Edits, action, axes_position, classes, edit, modifiers,
-                                       pixel_to_data)
+from minidl.playground.editing import (
+    ERASE,
+    RADIUS,
+    Edits,
+    action,
+    axes_position,
+    classes,
+    edit,
+    modifiers,
+    pixel_to_data,
+)
 from minidl.playground.run import Data, DataSpec
 
 
