@@ -16,7 +16,8 @@ garbage, a wrong version, a value a control refuses — is one ValueError and no
 
 In Voilà the page's query string reaches the kernel as QUERY_STRING: ``?setup=<string>``, or
 readable single controls such as ``?dataset=spiral&lr=0.03&layers=4``, each read as its
-control's type and checked as the control would; a bad one: the app keeps its defaults and says why.
+control's type, moved to its slider's nearest step (lr=0.03 -> 0.03162, as the slider in the page would)
+and checked as the control would; a bad one: the app keeps its defaults and says why.
 """
 
 from __future__ import annotations
@@ -150,13 +151,22 @@ def parse_query(query: str) -> dict[str, str]:
     return {k: v for k, v in pairs if k not in IGNORED_QUERY}
 
 
+_USED: set[str] = set()             # the query strings an app of this kernel has applied already
+
+
 def query_string() -> str:
     """The page's query string: Voilà puts it in the kernel's environment as QUERY_STRING (with a
-    pre-heated kernel once the page asks for it: voila.utils.wait_for_request); "" elsewhere."""
+    pre-heated kernel once the page asks for it: voila.utils.wait_for_request); "" elsewhere. Only the
+    first app of the kernel gets it: the page's app; other Playground() objects of the notebook start
+    with their defaults."""
     if os.environ.get("VOILA_PREHEAT") == "True":
         from voila.utils import wait_for_request
         wait_for_request()
-    return os.environ.get("QUERY_STRING", "")
+    query = os.environ.get("QUERY_STRING", "")
+    if query in _USED:
+        return ""
+    _USED.add(query)
+    return query
 
 
 def from_text(text: str, like: Any, name: str) -> Any:
@@ -178,6 +188,21 @@ def from_text(text: str, like: Any, name: str) -> Any:
     except ValueError:
         raise ValueError(f"URL: {name}={text!r} is not a {type(like).__name__}") from None
     return text
+
+
+def snap(widget: Any, value: Any, name: str) -> Any:
+    """A number typed in a URL moved to its slider's nearest step, as the slider itself does in the page."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    if isinstance(widget, W.FloatLogSlider):
+        if value <= 0:
+            raise ValueError(f"URL: {name}={value!r}; expected a number > 0")
+        k = round((math.log(value, widget.base) - widget.min) / widget.step)
+        return float(widget.base ** (widget.min + k * widget.step))
+    if isinstance(widget, (W.FloatSlider, W.IntSlider)):
+        snapped = widget.min + round((value - widget.min) / widget.step) * widget.step
+        return float(round(snapped, 12)) if isinstance(widget, W.FloatSlider) else int(snapped)
+    return value
 
 
 def set_values(widgets: dict[str, Any], values: dict[str, Any], between: Any = None) -> None:
@@ -267,6 +292,6 @@ def apply_query(app: Any, query: str) -> list[str]:
         doc = decode(params["setup"])
         return restore(app, doc["controls"], doc["data"], "URL")
     widgets = shared(app.registry)
-    values = {k: from_text(v, widgets[k].value, k) for k, v in params.items() if k in widgets}
+    values = {k: snap(widgets[k], from_text(v, widgets[k].value, k), k) for k, v in params.items() if k in widgets}
     ignored = restore(app, values, {}, "URL") if values else []
     return sorted(set(params) - set(widgets)) + ignored

@@ -209,8 +209,9 @@ def test_fuzz_documents_either_apply_whole_or_change_nothing(app, controls, data
 
 
 def test_query_parameters_set_single_controls_each_as_its_type(app):
-    q = Playground(canvas="image", query="?dataset=spiral&lr=0.03&layers=4&standardize=false&token=abc")
-    assert (q.dataset.value, q.lr.value, q.layers.value, q.standardize.value) == ("spiral", 0.03, 4, False)
+    q = Playground(canvas="image", query="?dataset=spiral&lr=0.03&layers=4&standardize=false&noise=0.123&token=a")
+    assert (q.dataset.value, q.layers.value, q.standardize.value, q.noise.value) == ("spiral", 4, False, 0.12)
+    assert q.lr.value == pytest.approx(10 ** -1.5, rel=1e-12)      # the slider's nearest step, as in the page
     assert q.run.data.raw["x_train"].shape[0] == 500 and q.status.value == ""
     assert parse_query("a=1&b=&a=2&token=t") == {"a": "2", "b": ""}
     assert from_text("7", 1, "seed") == 7 and from_text("True", False, "x") is True
@@ -220,6 +221,7 @@ def test_query_parameters_set_single_controls_each_as_its_type(app):
 
 @pytest.mark.parametrize("query, says", [("lr=abc", "lr='abc' is not a float"),
                                          ("layers=99", "layers=99 is not a value the control takes"),
+                                         ("lr=-1", "lr=-1.0; expected a number > 0"),
                                          ("dataset=nope&lr=0.03", "dataset='nope'"),
                                          ("setup=md1.xyz", "the string is damaged"),
                                          ("setup=md1.xyz&lr=0.1", "setup comes alone")])
@@ -238,6 +240,7 @@ def test_voila_query_string_and_a_setup_in_the_url(app, monkeypatch):
     monkeypatch.setenv("QUERY_STRING", f"setup={text}&token=minidl")
     q = Playground(canvas="image")
     assert q.lr.value == 0.0251 and same_data(raw(q), raw(app))
+    assert Playground(canvas="image").lr.value == 0.1              # the page's app only, not the notebook's others
     monkeypatch.setenv("QUERY_STRING", "seed=3&unknown=1")
     q = Playground(canvas="image")
     assert q.seed.value == 3 and "ignored (no such control): unknown" in q.status.value
