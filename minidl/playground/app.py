@@ -473,5 +473,4 @@ class Playground(Controls):
         except ValueError as e:
             self._refuse("The URL's setup was not applied; the app starts with its defaults", e)
             return
-        if ignored:
-            self.status.value = f"URL: ignored (no such control): {', '.join(ignored)}"
+        self.status.value = share.query_note(query, ignored)

@@ -119,7 +119,7 @@ class Controls:
         self.code = self._w(W.Textarea(layout=W.Layout(width="100%", height="240px")), "code")
         self.download = self._w(W.HTML(), "download")
         self.edit_class = self._w(W.ToggleButtons(options=[("0", 0), ("1", 1), ("erase", -1)], value=0,
-                                                  description="click adds", style={"button_width": "52px",
+                                                  description="click adds", style={"button_width": "60px",
                                                   "description_width": "90px"}), "edit-class")
         self.edited = self._w(W.HTML(), "edited")           # "edited by hand: ..." (editing.py)
         self.share_button = self._w(W.Button(description="copy setup", icon="share-alt"), "share")

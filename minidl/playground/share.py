@@ -295,3 +295,16 @@ def apply_query(app: Any, query: str) -> list[str]:
     values = {k: snap(widgets[k], from_text(v, widgets[k].value, k), k) for k, v in params.items() if k in widgets}
     ignored = restore(app, values, {}, "URL") if values else []
     return sorted(set(params) - set(widgets)) + ignored
+
+
+def query_note(query: str, ignored: list[str]) -> str:
+    """The message after a URL set the app up ("" for no query)."""
+    params = parse_query(query)
+    if not params:
+        return ""
+    what = "a shared setup" if "setup" in params else ", ".join(f"{k}={v}" for k, v in params.items()
+                                                                 if k not in ignored)
+    note = f"set up from the URL: {what}" if what else ""
+    if ignored:
+        note += ("; " if note else "URL: ") + f"ignored (no such control): {', '.join(ignored)}"
+    return note

@@ -212,7 +212,8 @@ def test_query_parameters_set_single_controls_each_as_its_type(app):
     q = Playground(canvas="image", query="?dataset=spiral&lr=0.03&layers=4&standardize=false&noise=0.123&token=a")
     assert (q.dataset.value, q.layers.value, q.standardize.value, q.noise.value) == ("spiral", 4, False, 0.12)
     assert q.lr.value == pytest.approx(10 ** -1.5, rel=1e-12)      # the slider's nearest step, as in the page
-    assert q.run.data.raw["x_train"].shape[0] == 500 and q.status.value == ""
+    assert q.run.data.raw["x_train"].shape[0] == 500
+    assert q.status.value == "set up from the URL: dataset=spiral, lr=0.03, layers=4, standardize=false, noise=0.123"
     assert parse_query("a=1&b=&a=2&token=t") == {"a": "2", "b": ""}
     assert from_text("7", 1, "seed") == 7 and from_text("True", False, "x") is True
     with pytest.raises(ValueError, match="URL: lr='abc' is not a float"):
