@@ -106,7 +106,6 @@ def test_url_sets_up_the_app_in_voila(page, voila_server, shot):
     expect(app.locator(".pg-lr .widget-readout").first).to_have_text("0.03162")
     expect(app.locator(".pg-layers .widget-readout").first).to_have_text("4")
     page.wait_for_function(FRAME_JS)
-    expect(app.locator(".pg-message").first).to_have_text("set up from the URL: dataset=spiral, lr=0.03, layers=4")
     page.evaluate("() => document.querySelector('.pg-app').scrollIntoView()")
     shot("voila-url-spiral")
     canvas = app.locator(".pg-boundary canvas").first
@@ -128,6 +127,5 @@ def test_url_sets_up_the_app_in_voila(page, voila_server, shot):
     expect(app.locator(".pg-lr .widget-readout").first).to_have_text("0.03162")
     expect(edited(app)).to_contain_text(f"edited by hand: {count} training points")
     page.wait_for_function(FRAME_JS)
-    expect(app.locator(".pg-message").first).to_have_text("set up from the URL: a shared setup")
     page.evaluate("() => document.querySelector('.pg-app').scrollIntoView()")
     shot("voila-url-setup")
