@@ -213,3 +213,18 @@ def test_a_matplotlib_click_on_the_boundary_axes_adds_a_point():
     MouseEvent("button_press_event", canvas, lx, ly, button=1)._process()               # not on the boundary
     assert len(train_points(app)[1]) == n + 1
     assert np.isfinite(app.frame().boundary).all()
+
+
+def test_with_a_learners_classes_an_edit_builds_a_new_network_on_the_edited_points():
+    from learner_framework import MSE, SGD, CrossEntropy, Linear, Module, ReLU, Sequential, Tanh
+    classes_ = dict(Module=Module, Linear=Linear, ReLU=ReLU, Tanh=Tanh, MSE=MSE, CrossEntropy=CrossEntropy,
+                    Sequential=Sequential, SGD=SGD)
+    app = Playground(framework=classes_, canvas="image", query="")
+    app.step_button.click()
+    n = len(train_points(app)[1])
+    assert app.edit(0.6, 0.4) is True
+    x, y = train_points(app)
+    assert len(y) == n + 1 and x[-1].tolist() == pytest.approx([0.6, 0.4]) and app.epoch == 0
+    assert len(app.run.x) == n + 1 and "edited by hand" in app.edited.value
+    app.step_button.click()
+    assert app.epoch == 1
