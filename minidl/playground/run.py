@@ -118,11 +118,11 @@ class Run:
 
     # -- what the subclass provides ---------------------------------------------------------------
     dtype = torch.float32
+    advice = ""                # added to the divergence message
 
     def use_train(self, x: torch.Tensor, y: torch.Tensor) -> None:
         """Train on these network inputs and labels from now on (with_train)."""
         raise NotImplementedError(f"{type(self).__name__} cannot change its training points while it trains")
-    advice = ""                # added to the divergence message
 
     def training_step(self) -> Any:
         """The step training.train.run repeats (what fit would choose)."""
