@@ -457,7 +457,10 @@ class Playground(Controls):
 
     @_guarded
     def _on_share(self, _: Any = None) -> None:
-        self.setup.value = self.setup_string()
+        try:
+            self.setup.value = self.setup_string()
+        except ValueError as e:                       # over share.MAX_CHARS
+            self._refuse("Setup not copied", e)
 
     @_guarded
     def _on_setup_apply(self, _: Any = None) -> None:

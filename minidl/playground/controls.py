@@ -18,6 +18,7 @@ from ..training import data
 from ..training.models import Recipe
 from .learner import LOSSES, Framework
 from .run import DataSpec
+from .share import MAX_CHARS
 
 ACTIVATIONS = {cls.__name__: name for name, cls in ACTIVATIONS_BY_NAME.items()}   # shown name -> name
 INITS = {"torch default": ("default", None), "Kaiming uniform": ("kaiming_uniform", None),
@@ -28,6 +29,9 @@ OPTIMIZERS = ("SGD", "Momentum", "Nesterov", "Adam")
 BATCHES = (1, 5, 10, 25, 50, 100, 250, 500, 1000)
 MAX_LAYERS = 6
 STEPS = ("compiled", "readable")       # fit(fast=True) / fit(fast=False)
+SETUP_HELP = ("copy setup writes here a string that restores every control, the seed and the data (at most "
+              f"{MAX_CHARS:,} characters); paste one and press apply. In Voilà, open the page with ?setup=<string>, "
+              "or ?dataset=spiral&lr=0.03 ...")
 NESTEROV_MIN = 0.01                    # the momentum slider's minimum for Nesterov (SGD refuses 0 with it)
 
 
@@ -123,8 +127,7 @@ class Controls:
                                                   "description_width": "90px"}), "edit-class")
         self.edited = self._w(W.HTML(), "edited")           # "edited by hand: ..." (editing.py)
         self.share_button = self._w(W.Button(description="copy setup", icon="share-alt"), "share")
-        self.setup = self._w(W.Textarea(placeholder="copy setup writes a string here; paste one and press apply",
-                                        layout=W.Layout(width="100%", height="80px")), "setup")
+        self.setup = self._w(W.Textarea(placeholder=SETUP_HELP, layout=W.Layout(width="100%", height="80px")), "setup")
         self.setup_apply = self._w(W.Button(description="apply", icon="check"), "setup-apply")
         self.share_button.on_click(self._on_share)
         self.setup_apply.on_click(self._on_setup_apply)

@@ -245,3 +245,12 @@ def test_voila_query_string_and_a_setup_in_the_url(app, monkeypatch):
     monkeypatch.setenv("QUERY_STRING", "seed=3&unknown=1")
     q = Playground(canvas="image")
     assert q.seed.value == 3 and "ignored (no such control): unknown" in q.status.value
+
+
+def test_a_setup_over_the_cap_is_not_copied_and_says_why(app, monkeypatch):
+    import minidl.playground.share as share
+    app.edit(0.5, 0.5)                                             # edited points travel: a long string
+    monkeypatch.setattr(share, "MAX_CHARS", 1000)
+    app.share_button.click()
+    assert app.setup.value == "" and "Setup not copied: setup: the string would be" in app.status.value
+    assert "more than 1000" in app.status.value
