@@ -40,7 +40,7 @@ from typing import Any
 import torch
 
 from ..training import data
-from . import export
+from . import editing, export, share
 from .colours import MAX_CLASSES
 from .confusion import confusion_html
 from .controls import NESTEROV_MIN, Controls
@@ -91,9 +91,10 @@ class Playground(Controls):
     """
 
     def __init__(self, *, framework: Any = None, fps: float = 5.0, slice_seconds: float = 0.03,
-                 canvas: str = "auto"):
+                 canvas: str = "auto", query: str | None = None):
         """canvas: "ipympl" (the Figure's own canvas widget, zoom and pan), "image" (PNG frames in an
-        ipywidgets.Image, no front-end extension needed) or "auto" (see auto_canvas)."""
+        ipywidgets.Image, no front-end extension needed) or "auto" (see auto_canvas). query: a URL query
+        string that sets controls (share.py; None: Voilà's QUERY_STRING, if any)."""
         if canvas == "auto":
             canvas = auto_canvas()
         if canvas not in ("ipympl", "image"):
@@ -111,6 +112,7 @@ class Playground(Controls):
         self.last_epoch_time = 0.0          # when the last epoch finished (time.monotonic, the asyncio clock)
         self.redraws = 0
         self.csv: tuple[torch.Tensor, torch.Tensor] | None = None
+        self.edits: editing.Edits | None = None     # the training set edited by hand (editing.py)
         self.message = ""
         self._build_controls()
         self.views: Views | None = None
@@ -135,6 +137,8 @@ class Playground(Controls):
                                f"drawing the network: {type(e).__name__}: {line}") from e
         self.widget = self._layout(self.image if self.image is not None else self.views.fig.canvas)
         follow_sections(self.widget, self.panels)   # a closed panel draws nothing
+        self.clicks = editing.connect(self)        # clicks on the boundary add or erase points
+        self._apply_query(share.query_string() if query is None else query)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
@@ -156,7 +160,8 @@ class Playground(Controls):
 
     def _make_run(self, spec: DataSpec | None = None, csv: tuple[torch.Tensor, torch.Tensor] | None = None) -> Run:
         """A new run from the controls (spec, csv: other data); nothing in the app changes."""
-        d = Data.make(spec or self.data_spec(), csv if csv is not None else self.csv)
+        spec, csv = spec or self.data_spec(), csv if csv is not None else self.csv
+        d = editing.apply(self.edits, spec, csv, Data.make(spec, csv))
         sizes = (d.width, *self.sizes[1:-1], d.classes)          # the data's features in, its classes out
         if self.framework is None:
             new: Run = MinidlRun(d, replace(self.recipe(), sizes=sizes), readable=self.step_kind.value == "readable")
@@ -202,6 +207,7 @@ class Playground(Controls):
         self.status.value = ""
         self.sync_model_controls(self.framework is not None)
         self.notes.value = self.notes_for(self.run)
+        editing.refresh_controls(self)
         for panel in self.panels:
             panel.reset(new)
         self.redraw(frame)
@@ -350,11 +356,15 @@ class Playground(Controls):
 
     @_guarded
     def _on_lr(self, change: Any) -> None:
+        if self._applying:
+            return
         if not self.run.set_lr(change["new"]):        # live: the next step uses it
             self.status.value = "your SGD keeps no attribute lr: the learning rate applies at Reset"
 
     @_guarded
     def _on_momentum(self, change: Any) -> None:
+        if self._applying:
+            return
         if self.run is None or self.momentum.disabled or self.optimizer.value not in ("Momentum", "Nesterov"):
             return                                    # SGD and Adam have none; a new run reads the slider
         if not self.run.set_momentum(change["new"]):  # live: the next step uses it
@@ -362,7 +372,7 @@ class Playground(Controls):
 
     @_guarded
     def _on_step_kind(self, change: Any) -> None:
-        if isinstance(self.run, MinidlRun):
+        if isinstance(self.run, MinidlRun) and not self._applying:
             self.run.readable = change["new"] == "readable"     # live: the next slice uses it
             self._rate_mark = (self.clock(), self.epoch)
 
@@ -465,4 +475,49 @@ class Playground(Controls):
     @_guarded
     def _on_export(self, _: Any = None) -> None:
         self.code.value = self.export_code()
-        self.download.value = export.download_link(self.run)
+        self.download.value = export.download_link(self.run) + "<br>" + export.csv_link(self.run)
+
+    # -- edit and share (editing.py, share.py) -----------------------------------------------------------------
+    @_guarded
+    def edit(self, x: float, y: float, keys: frozenset[str] = frozenset()) -> bool:
+        """A click on the boundary at data (x, y) with modifier ``keys``: add or erase a training point."""
+        return editing.click(self, x, y, keys)
+
+    @inside
+    def data_csv(self) -> str:
+        """The run's points as CSV: x1,x2,label,split (md.data.load_csv and the upload read it back)."""
+        return export.data_csv(self.run)
+
+    @inside
+    def setup_string(self) -> str:
+        """A string that restores every control, the seed and the data (share.py)."""
+        return share.setup_of(self)
+
+    @inside
+    def apply_setup(self, text: str) -> None:
+        """Apply a setup string whole, or raise a ValueError and change nothing."""
+        ignored = share.apply_setup(self, text)
+        self.status.value = "setup applied" + (f"; ignored (no such control): {', '.join(ignored)}" if ignored else "")
+
+    @_guarded
+    def _on_share(self, _: Any = None) -> None:
+        try:
+            self.setup.value = self.setup_string()
+        except ValueError as e:                       # over share.MAX_CHARS
+            self._refuse("Setup not copied", e)
+
+    @_guarded
+    def _on_setup_apply(self, _: Any = None) -> None:
+        try:
+            self.apply_setup(self.setup.value)
+        except ValueError as e:
+            self._refuse("Setup not applied", e)
+
+    @inside
+    def _apply_query(self, query: str) -> None:
+        try:
+            ignored = share.apply_query(self, query)
+        except ValueError as e:
+            self._refuse("The URL's setup was not applied; the app starts with its defaults", e)
+            return
+        self.status.value = share.query_note(query, ignored)

@@ -19,6 +19,7 @@ from ..training.models import Recipe
 from .learner import LOSSES, Framework
 from .model_controls import ModelControls
 from .run import DataSpec
+from .share import MAX_CHARS
 
 ACTIVATIONS = {cls.__name__: name for name, cls in ACTIVATIONS_BY_NAME.items()}   # shown name -> name
 INITS = {"torch default": ("default", None), "Kaiming uniform": ("kaiming_uniform", None),
@@ -29,6 +30,9 @@ OPTIMIZERS = ("SGD", "Momentum", "Nesterov", "Adam")
 BATCHES = (1, 5, 10, 25, 50, 100, 250, 500, 1000)
 MAX_LAYERS = 8
 STEPS = ("compiled", "readable")       # fit(fast=True) / fit(fast=False)
+SETUP_HELP = ("copy setup writes here a string that restores every control, the seed and the data (at most "
+              f"{MAX_CHARS:,} characters); paste one and press apply. In Voilà, open the page with ?setup=<string>, "
+              "or ?dataset=spiral&lr=0.03 ...")
 NESTEROV_MIN = 0.01                    # the momentum slider's minimum for Nesterov (SGD refuses 0 with it)
 
 
@@ -45,6 +49,7 @@ class Controls(ModelControls):
     # -- controls -----------------------------------------------------------------------------------
     def _w(self, widget: W.Widget, css: str, observe: Any = None) -> W.Widget:
         widget.add_class(f"pg-{css}")
+        self.registry[css], self.defaults[css] = widget, getattr(widget, "value", None)   # share.py reads them
         if observe is not None:
             widget.observe(observe, names="value")
         return widget
@@ -52,6 +57,8 @@ class Controls(ModelControls):
     def _build_controls(self) -> None:
         s = {"description_width": "90px"}
         reset = self._on_structure
+        self.registry: dict[str, W.Widget] = {}      # every control under its pg-name (share.py)
+        self.defaults: dict[str, Any] = {}
         fw = self.framework
         self.dataset = self._w(W.Dropdown(options=list(data.DATASETS), value="disk", description="data",
                                           style=s, layout=_wide()), "dataset", reset)
@@ -117,6 +124,15 @@ class Controls(ModelControls):
         self.code = self._w(W.Textarea(layout=W.Layout(width="100%", height="240px")), "code")
         self.download = self._w(W.HTML(), "download")
         self._build_model_controls()             # classes, features, L1/L2, schedule, stop (model_controls.py)
+        self.edit_class = self._w(W.ToggleButtons(options=[("0", 0), ("1", 1), ("erase", -1)], value=0,
+                                                  description="click adds", style={"button_width": "60px",
+                                                  "description_width": "90px"}), "edit-class")
+        self.edited = self._w(W.HTML(), "edited")           # "edited by hand: ..." (editing.py)
+        self.share_button = self._w(W.Button(description="copy setup", icon="share-alt"), "share")
+        self.setup = self._w(W.Textarea(placeholder=SETUP_HELP, layout=W.Layout(width="100%", height="80px")), "setup")
+        self.setup_apply = self._w(W.Button(description="apply", icon="check"), "setup-apply")
+        self.share_button.on_click(self._on_share)
+        self.setup_apply.on_click(self._on_setup_apply)
         if fw is not None:
             self.dropout.disabled = self.init.disabled = self.step_kind.disabled = True
             self.step_kind.value = "readable"
@@ -129,7 +145,7 @@ class Controls(ModelControls):
         more_data, more_network, more_training = self.model_boxes()
         controls = W.VBox([
             box("Data", self.dataset, *more_data, self.points, self.noise, self.ratio,
-                W.HBox([self.regenerate, self.upload])),
+                W.HBox([self.regenerate, self.upload]), self.edit_class, self.edited),
             box(network, *more_network, self.layers, *self.widths, self.activation, self.dropout, self.init, self.loss,
                 self.standardize),
             box("Training", self.optimizer, self.lr, self.momentum, self.batch, self.step_kind, self.seed,
@@ -142,6 +158,8 @@ class Controls(ModelControls):
         picture_row = W.HBox([picture, self.confusion_view], layout=W.Layout(flex_flow="row wrap"))
         main = W.VBox([toolbar, W.HBox([self.epoch_label, self.metrics]), self.status, picture_row, *panels,
                        W.Accordion([W.VBox([self.export_button, self.download, self.code])], titles=["Export"]),
+                       W.Accordion([W.VBox([W.HBox([self.share_button, self.setup_apply]), self.setup])],
+                                   titles=["Share this setup"]),
                        W.Accordion([self.log], titles=["Log"])], layout=W.Layout(flex="1 1 700px"))
         app = W.HBox([controls, main], layout=W.Layout(flex_flow="row wrap"))   # narrow page: figure below
         app.add_class("pg-app")

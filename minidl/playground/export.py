@@ -1,11 +1,13 @@
-"""Export: the Python that reproduces a playground run, and its trained weights.   Notebook 10
+"""Export: the Python that reproduces a playground run, its trained weights and its data.   Notebook 10
 
 ``code(spec, run, batch_size)`` replays the run to its last epoch: the same data (k classes, the
 input features of the standardised points), initial weights and batch order. A minidl run is
 built by ``minidl.training.models.recipe_code`` (the one builder from names: L1, L2 and the
 schedule too) and trained by ``md.fit``; a learner's run by their own classes and the readable
 loop written out. ``weights(run)`` is a state_dict (minidl) or the param() values by layer (a learner's),
-as torch.save bytes; ``download_link`` wraps them in a data-URL link.
+as torch.save bytes; ``download_link`` wraps them in a data-URL link. ``data_csv(run)`` is the run's
+points (generated, uploaded or edited by hand) as CSV, x1,x2,label,split, every number written in
+full so md.data.load_csv reads back the very same float32 values; ``csv_link`` is its data-URL link.
 """
 
 from __future__ import annotations
@@ -122,3 +124,19 @@ def download_link(run: Run) -> str:
     return (f"<a download='minidl_playground_epoch{run.epoch}.pt' "
             f"href='data:application/octet-stream;base64,{b64}'>⬇ download the trained "
             f"weights ({what}, epoch {run.epoch}; load with minidl.load)</a>")
+
+
+def data_csv(run: Run) -> str:
+    """The raw points of ``run``: a header x1,x2,label,split, then a row per training and test point."""
+    rows = ["x1,x2,label,split"]
+    for split in ("train", "test"):
+        x, y = run.points[split]
+        rows += [f"{a!r},{b!r},{c},{split}" for (a, b), c in zip(x.tolist(), y.tolist(), strict=True)]
+    return "\n".join(rows) + "\n"
+
+
+def csv_link(run: Run) -> str:
+    b64 = base64.b64encode(data_csv(run).encode()).decode()
+    n = sum(len(y) for _, y in run.points.values())
+    return (f"<a download='minidl_playground_data.csv' href='data:text/csv;base64,{b64}'>⬇ download the data "
+            f"({n} points, x1,x2,label,split; read with md.data.load_csv or the upload)</a>")

@@ -13,6 +13,7 @@ finishes it (playground.slices), so a slice stays short whatever the data size.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -126,6 +127,11 @@ def probabilities(out: torch.Tensor, output: str) -> torch.Tensor:
     finite = torch.isfinite(p).all(dim=1, keepdim=True)
     return torch.where(finite, p, torch.full_like(p, 1.0 / out.shape[1]))
 
+    def with_train(self, x: torch.Tensor, y: torch.Tensor) -> Data:
+        """These data with other raw training points (edited by hand): the transform stays the same."""
+        return Data({**self.raw, "x_train": x, "y_train": y},
+                    (self.transform(x) if self.transform is not None else x, y), self.test, self.transform)
+
 
 class Run:
     """Data + History + the generator of the batch order; the network is the subclass's."""
@@ -161,9 +167,23 @@ class Run:
         return (f"diverged at epoch {self.epoch + 1} — lower the learning rate (lr={self.lr:.3g}){self.advice}, "
                 f"then Play again or Reset")
 
+    def with_train(self, x: torch.Tensor, y: torch.Tensor) -> Run:
+        """This run on other raw training points (edited by hand): the same network, optimizer, History
+        and batch generator, the same transform; an epoch in progress starts again on the new points."""
+        new = copy.copy(self)
+        new.data = self.data.with_train(x, y)
+        new.points = {**self.points, "train": (x.numpy(), y.numpy())}
+        new.slicer = Slicer(self.generator, self.slicer.clock)
+        new.use_train(*new.data.train)
+        return new
+
     # -- what the subclass provides ---------------------------------------------------------------
     dtype = torch.float32
     advice = ""                # added to the divergence message
+
+    def use_train(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        """Train on these network inputs and labels from now on (with_train)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot change its training points while it trains")
 
     def training_step(self) -> Any:
         """The step training.train.run repeats (what fit would choose)."""
@@ -250,6 +270,10 @@ class MinidlRun(Run):
         t, labels, _ = prepare_targets(self.criterion, y, width, x.dtype, "Playground")
         tt, test_labels, _ = prepare_targets(self.criterion, ty, width, x.dtype, "Playground (test set)")
         self.train_set, self.test_set = (x, t, labels), (tx, tt, test_labels)
+
+    def use_train(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        t, labels, _ = prepare_targets(self.criterion, y, output_width(self.model, x), x.dtype, "Playground")
+        self.train_set = (x, t, labels)
 
     @property
     def why_not_compiled(self) -> str | None:
