@@ -100,6 +100,12 @@ class Data:
         return cls({"x_train": xtr, "y_train": ytr, "x_test": xte, "y_test": yte},
                    (inputs(xtr), ytr), (inputs(xte), yte), transform, classes)
 
+    def with_train(self, x: torch.Tensor, y: torch.Tensor) -> Data:
+        """These data with other raw training points (edited by hand): the transform and k stay the same."""
+        return Data({**self.raw, "x_train": x, "y_train": y},
+                    (self.transform(x) if self.transform is not None else x, y), self.test, self.transform,
+                    self.classes)
+
 
 def probabilities(out: torch.Tensor, output: str) -> torch.Tensor:
     """Class probabilities (N, k) from network outputs (N, k).
