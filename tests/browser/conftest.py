@@ -46,7 +46,7 @@ def _stop(proc):
             proc.wait(timeout=10)
 
 
-def _serve(tmp, args, ready_path, notebooks, any_http_status=False, timeout=120):
+def _serve(tmp, args, ready_path, notebooks, any_http_status=False, timeout=120, env=None):
     root = tmp / "root"
     root.mkdir()
     for nb in notebooks:                          # serve copies: the server may autosave
@@ -60,7 +60,7 @@ def _serve(tmp, args, ready_path, notebooks, any_http_status=False, timeout=120)
         f.write_text(json.dumps(value))
     env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(tmp / "settings"),
            "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "workspaces"), "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
-           "IPYTHONDIR": str(tmp / "ipython"), "JUPYTER_PLATFORM_DIRS": "1"}
+           "IPYTHONDIR": str(tmp / "ipython"), "JUPYTER_PLATFORM_DIRS": "1", **(env or {})}
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp / "server.log"
@@ -103,9 +103,11 @@ def lab_server(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def voila_server(tmp_path_factory):
-    args = ["voila", "10_playground.ipynb", "--Voila.ip=127.0.0.1", f"--token={TOKEN}"]
-    proc, base = _serve(tmp_path_factory.mktemp("voila"), args, "/voila/static/", ["10_playground.ipynb"],
-                        any_http_status=True)
+    """The app page, as `make playground` serves it: notebooks/playground.ipynb with the minidl template
+    (etc/jupyter/voila/templates/minidl: no stylesheet from a CDN), found through JUPYTER_PATH."""
+    args = ["voila", "playground.ipynb", "--Voila.ip=127.0.0.1", f"--token={TOKEN}"]
+    proc, base = _serve(tmp_path_factory.mktemp("voila"), args, "/voila/static/", ["playground.ipynb"],
+                        any_http_status=True, env={"JUPYTER_PATH": str(ROOT / "etc" / "jupyter")})
     yield base
     _stop(proc)
 
