@@ -41,7 +41,7 @@ import torch
 
 from ..training import data
 from . import export
-from .controls import NESTEROV_MIN, Controls
+from .controls import NESTEROV_MIN, Controls, stepped
 from .learner import Framework, LearnerRun
 from .panels import Panel
 from .run import Data, DataSpec, MinidlRun, Run
@@ -143,7 +143,7 @@ class Playground(Controls):
         if self.framework is None:
             new: Run = MinidlRun(d, self.recipe(), readable=self.step_kind.value == "readable")
         else:
-            new = LearnerRun(d, self.framework, self.sizes, self.activation.value, self.loss.value, self.lr.value,
+            new = LearnerRun(d, self.framework, self.sizes, self.activation.value, self.loss.value, stepped(self.lr),
                              self._momentum(), self.seed.value)
         new.slicer.clock = lambda: self.clock()
         return new
@@ -182,6 +182,7 @@ class Playground(Controls):
         elif len(self.views.bars) != n_linear:
             self.views.rebuild(n_linear)          # the same Figure (and canvas widget), new axes
         self.status.value = ""
+        self.code.value = self.download.value = ""        # an export describes the run it was made from
         self.notes.value = self.notes_for(self.run)
         for panel in self.panels:
             panel.reset(new)
@@ -310,14 +311,14 @@ class Playground(Controls):
 
     @_guarded
     def _on_lr(self, change: Any) -> None:
-        if not self.run.set_lr(change["new"]):        # live: the next step uses it
+        if not self.run.set_lr(stepped(self.lr, change["new"])):        # live: the next step uses it
             self.status.value = "your SGD keeps no attribute lr: the learning rate applies at Reset"
 
     @_guarded
     def _on_momentum(self, change: Any) -> None:
         if self.run is None or self.momentum.disabled or self.optimizer.value not in ("Momentum", "Nesterov"):
             return                                    # SGD and Adam have none; a new run reads the slider
-        if not self.run.set_momentum(change["new"]):  # live: the next step uses it
+        if not self.run.set_momentum(stepped(self.momentum, change["new"])):  # live: the next step uses it
             self.status.value = "your SGD keeps no attribute momentum: the momentum applies at Reset"
 
     @_guarded

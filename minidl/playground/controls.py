@@ -9,6 +9,7 @@ With a learner's framework, the controls it does not cover are left out or disab
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import ipywidgets as W
@@ -29,6 +30,18 @@ BATCHES = (1, 5, 10, 25, 50, 100, 250, 500, 1000)
 MAX_LAYERS = 6
 STEPS = ("compiled", "readable")       # fit(fast=True) / fit(fast=False)
 NESTEROV_MIN = 0.01                    # the momentum slider's minimum for Nesterov (SGD refuses 0 with it)
+
+
+def stepped(slider: W.Widget, value: float | None = None) -> float:
+    """A float slider's value (or ``value`` from its change) on the slider's grid, without the browser's float
+    noise: v = min + k·step for a FloatSlider (0.9, not 0.9000000000000001), 10^(k·step) for a FloatLogSlider
+    (to 12 significant digits). What the controls give a run and what Export writes."""
+    v = float(slider.value if value is None else value)
+    if isinstance(slider, W.FloatLogSlider):
+        exponent = round(math.log(v, slider.base) / slider.step) * slider.step
+        return float(f"{slider.base ** exponent:.12g}")
+    decimals = max(0, -math.floor(math.log10(slider.step)) + 2)      # the step's digits and two more
+    return round(slider.min + round((v - slider.min) / slider.step) * slider.step, decimals)
 
 
 def _wide() -> W.Layout:
@@ -77,14 +90,15 @@ class Controls:
         self.init = self._w(W.Dropdown(options=list(INITS), value="torch default", description="init",
                                        style=s, layout=_wide()), "init", reset)
         losses = ["MSE", "cross-entropy"] if fw is None else list(fw.losses)
-        self.loss = self._w(W.ToggleButtons(options=losses, value=losses[0], style={"button_width": "100px"}),
-                            "loss", reset)
+        self.loss = self._w(W.ToggleButtons(options=losses, value=losses[0], description="loss", style={
+            "button_width": "100px", "description_width": "90px"}), "loss", reset)
         self.standardize = self._w(W.Checkbox(True, description="standardise inputs", indent=False), "standardize",
                                    reset)
         self.optimizer = self._w(W.Dropdown(options=OPTIMIZERS if fw is None else OPTIMIZERS[:2], value="Momentum",
                                             description="optimizer", style=s, layout=_wide()), "optimizer", reset)
         self.lr = self._w(W.FloatLogSlider(0.1, base=10, min=-4, max=1, step=0.1, description="learning rate",
-                                           readout_format=".4g", style=s, layout=_wide()), "lr", self._on_lr)
+                                           readout_format=".4", style=s, layout=_wide()),   # d3 ~.4g: 0.01, 0.1259
+                            "lr", self._on_lr)
         self.momentum = self._w(W.FloatSlider(0.9, min=0.0, max=0.99, step=0.01, description="momentum",
                                               style=s, layout=_wide()), "momentum", self._on_momentum)
         self.batch = self._w(W.SelectionSlider(options=BATCHES, value=100, description="batch size", style=s,
@@ -111,7 +125,8 @@ class Controls:
         self.image = W.Image(format="png", layout=W.Layout(width="100%", max_width="688px")) \
             if self.canvas == "image" else None
         self.log = self._w(W.Output(layout=W.Layout(max_height="160px", overflow="auto")), "log")
-        self.export_button = self._w(W.Button(description="Export code and weights", icon="download"), "export")
+        self.export_button = self._w(W.Button(description="Export code and weights", icon="download",
+                                              layout=W.Layout(width="auto")), "export")    # the whole label
         self.export_button.on_click(self._on_export)
         self.code = self._w(W.Textarea(layout=W.Layout(width="100%", height="240px")), "code")
         self.download = self._w(W.HTML(), "download")
@@ -146,8 +161,8 @@ class Controls:
         return (2, *[w.value for w in self.widths[:self.layers.value]], 2)
 
     def data_spec(self) -> DataSpec:
-        return DataSpec(self.dataset.value, self.points.value, self.noise.value, self.ratio.value, self.seed.value,
-                        self.standardize.value)
+        return DataSpec(self.dataset.value, self.points.value, stepped(self.noise), stepped(self.ratio),
+                        self.seed.value, self.standardize.value)
 
     def _momentum(self) -> float:
         """The momentum the optimizer gets: the slider's for Momentum and Nesterov (which moves the
@@ -155,15 +170,15 @@ class Controls:
         kind = self.optimizer.value
         if kind in ("SGD", "Adam"):
             return 0.0
-        return max(self.momentum.value, NESTEROV_MIN) if kind == "Nesterov" else self.momentum.value
+        return max(stepped(self.momentum), NESTEROV_MIN) if kind == "Nesterov" else stepped(self.momentum)
 
     def recipe(self) -> Recipe:
         """The controls' model, init, loss and optimizer as a Recipe (the one builder from names)."""
         scheme, scale = INITS[self.init.value]
         kind = self.optimizer.value
-        return Recipe(tuple(self.sizes), ACTIVATIONS[self.activation.value], dropout=self.dropout.value,
+        return Recipe(tuple(self.sizes), ACTIVATIONS[self.activation.value], dropout=stepped(self.dropout),
                       init=scheme, init_scale=scale, loss="mse" if self.loss.value == "MSE" else "ce",
-                      optimizer="adam" if kind == "Adam" else "sgd", lr=self.lr.value, momentum=self._momentum(),
+                      optimizer="adam" if kind == "Adam" else "sgd", lr=stepped(self.lr), momentum=self._momentum(),
                       nesterov=kind == "Nesterov", seed=self.seed.value)
 
     def notes_for(self, run: Any) -> str:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 import warnings
 from typing import Any
 
@@ -100,7 +101,7 @@ class Views:
         self.test_pts = [markers("^", c) for c in (0, 1)]
         self.mistakes = ax.plot([], [], "o", ms=6.5, mfc="none", mec=STYLE["mistakes"], mew=0.9)[0]
         ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="$x_1$", ylabel="$x_2$")
-        ax.set_title("decision boundary", fontsize=10)
+        ax.set_title("decision boundary  (○ ringed: misclassified)", fontsize=10)
 
         for axis, name in ((self.ax_loss, "loss"), (self.ax_error, "error %")):
             axis.set_ylabel(name)
@@ -111,8 +112,9 @@ class Views:
         self.loss_lines = [self.ax_loss.plot([], [], color=STYLE[k], label=k)[0] for k in ("train", "test")]
         self.error_lines = [self.ax_error.plot([], [], color=STYLE[k], label=k)[0] for k in ("train", "test")]
         self.ax_loss.legend(loc="upper right", fontsize=8)
-        self.diverged_text = self.ax_loss.text(0.02, 0.05, "", transform=self.ax_loss.transAxes,
-                                               color=STYLE["diverged"], fontsize=9)
+        self.diverged_text = self.ax_loss.text(0.02, 0.05, "", transform=self.ax_loss.transAxes, va="bottom",
+                                               color=STYLE["diverged"], fontsize=9, linespacing=1.1,
+                                               bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none"})
 
         self.bars = list(self.ax_grad.bar(range(1, n_linear + 1), np.ones(n_linear), color="#56B4E9"))
         self.ax_grad.set_yscale("log")
@@ -152,7 +154,7 @@ class Views:
         self.loss_lines[1].set_data(e[:len(frame.test_loss)], frame.test_loss)
         self.error_lines[0].set_data(e, 100 * frame.train_error)
         self.error_lines[1].set_data(e[:len(frame.test_error)], 100 * frame.test_error)
-        self.diverged_text.set_text(frame.note)
+        self.diverged_text.set_text(self._wrap(frame.note))
 
         norms = frame.gradient_norms
         for bar, norm in zip(self.bars, norms, strict=False):
@@ -171,6 +173,11 @@ class Views:
         self.ax_loss.set_ylim(*loss)
         self.ax_error.set_ylim(0, percent)
         self.ax_grad.set_ylim(*grad)
+
+    def _wrap(self, note: str) -> str:
+        """``note`` in lines that fit the loss plot's width (9-pt characters average about 0.6 em)."""
+        chars = self.ax_loss.bbox.width / (0.6 * 9 * self.fig.dpi / 72) - 2
+        return textwrap.fill(note, width=max(int(chars), 20))
 
     def draw(self, live: bool = False) -> None:
         """Render the Figure: restore the background and draw the moving artists, or draw it all when

@@ -1,10 +1,13 @@
 """A person opens the playground in JupyterLab and in Voilà, presses Play, moves the learning
-rate, presses Pause — in headless Chromium. Screenshots go to tests/artifacts/."""
+rate, presses Pause, exports, makes it diverge and resets — in headless Chromium. Every request
+stays on 127.0.0.1 and the console has no error and no version-mismatch warning. Screenshots go to
+tests/artifacts/."""
 
 import json
 import pathlib
 import re
 import time
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -114,11 +117,73 @@ def play_check_pause(page, shot, name):
     return stopped
 
 
+def watch(page):
+    """Lists that fill while the page runs: requests to any host but 127.0.0.1, and console errors and warnings."""
+    offsite, console = [], []
+    page.on("request", lambda r: offsite.append(r.url) if urllib.parse.urlparse(r.url).hostname not in (
+        "127.0.0.1", None) and not r.url.startswith(("data:", "blob:")) else None)
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
+    return offsite, console
+
+
+MISMATCH = re.compile(r"version|mismatch|semver|satisf", re.I)
+
+
+def check_the_page_was_quiet(offsite, console):
+    assert offsite == [], f"requests left 127.0.0.1: {offsite}"
+    mismatches = [m for m in console if MISMATCH.search(m)]
+    assert mismatches == [], f"{len(mismatches)} version warnings in the console, e.g. {mismatches[:3]}"
+    errors = [m for m in console if m.startswith("error")]
+    assert errors == [], f"console errors: {errors[:5]}"
+
+
+def labels_read_well(page):
+    """The controls say what they are and show numbers as written by hand; a button shows its whole label."""
+    expect(page.locator(".pg-loss").first).to_contain_text("loss")
+    expect(page.locator(".pg-lr .widget-readout").first).to_have_text("0.1")
+
+
+def export_diverge_reset(page, shot, name, stopped):
+    """Export after training; diverge (lr 10); Reset: the curves' axes and the Export box start again."""
+    page.locator(".pg-app .lm-AccordionPanel-title, .pg-app .p-Accordion-title, .pg-app .jupyter-widget-Collapse-header"
+                 ).filter(has_text="Export").first.click()
+    button = page.locator(".pg-export").first
+    button.click()
+    code = page.locator(".pg-code textarea").first
+    expect(code).to_have_value(re.compile(r"momentum=0\.9,"))
+    assert "0000000" not in code.input_value(), code.input_value()
+    expect(page.locator(".pg-download").first).to_contain_text(f"epoch {stopped}")
+    clipped = button.evaluate("b => b.scrollWidth > b.clientWidth")
+    assert not clipped, f"the export button's label is cut: {button.inner_text()!r}"
+    shot(f"{name}-export", page.locator(".pg-app").first)
+
+    handle = page.locator(".pg-lr .noUi-handle").first                # 0.1259 -> 10: 19 steps of 10^0.1
+    handle.focus()
+    for _ in range(19):
+        page.keyboard.press("ArrowRight")
+    expect(page.locator(".pg-lr .widget-readout").first).to_have_text("10")
+    page.locator(".pg-play").first.click()
+    expect(page.locator(".pg-message").first).to_contain_text("diverged", timeout=60_000)
+    page.wait_for_timeout(800)                                        # the last frame lands
+    shot(f"{name}-diverged", page.locator(".pg-boundary").first)
+
+    page.locator(".pg-reset").first.click()
+    expect(page.locator(".pg-epoch").first).to_contain_text("epoch 0")
+    expect(code).to_have_value("")
+    expect(page.locator(".pg-download").first).to_have_text("")
+    page.wait_for_timeout(800)
+    shot(f"{name}-reset", page.locator(".pg-boundary").first)
+
+
 def test_playground_in_jupyterlab(page, lab_server, shot):
+    offsite, console = watch(page)
     try:
-        lab_run_all(page, lab_server, "10_playground.ipynb", shot)
-        play_check_pause(page, shot, "lab-playground")
+        lab_run_all(page, lab_server, "playground.ipynb", shot)
+        labels_read_well(page)
+        stopped = play_check_pause(page, shot, "lab-playground")
+        export_diverge_reset(page, shot, "lab-playground", stopped)
         shot("lab-playground-page")
+        check_the_page_was_quiet(offsite, console)
     finally:
         shutdown_kernels(lab_server)
 
@@ -138,7 +203,17 @@ def test_activation_widget_renders_in_jupyterlab(page, lab_server, shot):
 
 
 def test_playground_in_voila(page, voila_server, shot):
+    """The app page (notebooks/playground.ipynb): the app and its help, no notebook internals."""
+    offsite, console = watch(page)
     page.goto(f"{voila_server}/?token={TOKEN}", timeout=180_000)   # Voilà runs the notebook first
+    expect(page.locator("h1").first).to_contain_text("minidl playground")
+    labels_read_well(page)
     epochs = play_check_pause(page, shot, "voila-playground")
     assert epochs > 1
+    export_diverge_reset(page, shot, "voila-playground", epochs)
     shot("voila-playground-page")
+    text = page.locator("body").inner_text()
+    for internal in ("def ", "_train_loop", "Run all", "make ", "self-check"):
+        assert internal not in text, f"the app page shows notebook internals: {internal!r}"
+    assert "ringed in black" in text and "Notebook 10" in text
+    check_the_page_was_quiet(offsite, console)

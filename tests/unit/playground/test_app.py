@@ -354,3 +354,25 @@ def test_the_speed_is_shown_while_training(app):
     label = run(scenario())
     assert re.search(r"epoch \d+</b></span>&ensp;\d+ epochs/s", label), label
     assert "epochs/s" not in app.epoch_label.value                 # paused: no rate
+
+
+def test_a_new_run_clears_the_export_and_restarts_the_curves_axes():
+    """After Reset (or a divergence, then Reset) nothing of the old run shows: the Export box is empty
+    and the epoch axis starts again at 10."""
+    app = Playground(canvas="image")
+    for _ in range(25):
+        app.step()
+    app.redraw()
+    app.export_button.click()
+    assert "epochs=25" in app.code.value and "epoch 25" in app.download.value
+    assert app.views.ax_error.get_xlim()[1] == 50.5
+    app.optimizer.value = "SGD"                                    # a new run, too
+    app.lr.value = 10.0
+    while app.step():
+        pass
+    app.redraw()
+    assert app.message.startswith("diverged")
+    app.export_button.click()
+    app.reset_button.click()
+    assert app.epoch == 0 and app.code.value == "" and app.download.value == ""
+    assert app.views.ax_error.get_xlim() == (0.5, 10.5) and app.views.ax_loss.get_xlim() == (0.5, 10.5)

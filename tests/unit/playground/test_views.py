@@ -1,10 +1,14 @@
 """Views draw a Frame (playground.state): moving artists blitted over a kept background."""
 
+import pathlib
+
 import numpy as np
 import pytest
 
 from minidl.playground.state import GRID, UNIT_GRID, Frame
 from minidl.playground.views import Views
+
+ARTIFACTS = pathlib.Path(__file__).resolve().parents[2] / "artifacts"
 
 
 def frame(epochs=5, p=None, norms=(0.1, 0.2, 0.05), units=2, note=""):
@@ -62,3 +66,26 @@ def test_a_divergence_note_is_drawn_on_the_loss_curves():
     views = Views(2, canvas="image")
     views.update(frame(note="diverged at epoch 6"))
     assert views.diverged_text.get_text() == "diverged at epoch 6"
+
+
+@pytest.mark.parametrize("canvas", ["image", "ipympl"])
+def test_a_long_divergence_note_is_wrapped_whole_inside_the_loss_plot(canvas):
+    note = ("diverged at epoch 488 — lower the learning rate (lr=10) or the momentum, or use Adam, "
+            "then Play again or Reset")
+    views = Views(3, canvas=canvas)
+    views.update(frame(note=note))
+    png = views.png() if canvas == "image" else views.draw()
+    text = views.diverged_text
+    assert text.get_text().replace("\n", " ") == note                  # every word, in lines
+    inside = text.get_window_extent(views.fig.canvas.get_renderer())
+    box = views.ax_loss.bbox
+    assert box.x0 <= inside.x0 and inside.x1 <= box.x1 and box.y0 <= inside.y0 and inside.y1 <= box.y1, \
+        (inside, box)
+    if canvas == "image":                                                 # to look at
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        (ARTIFACTS / "views-divergence-note.png").write_bytes(png)
+
+
+def test_the_rings_are_explained_on_the_picture():
+    views = Views(2, canvas="image")
+    assert "ringed: misclassified" in views.ax_boundary.get_title()
