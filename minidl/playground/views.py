@@ -280,6 +280,11 @@ def _ipympl_canvas() -> Any:
     before the page has connected (the data URL stored whole, as ipympl 0.10 does not, and encoded
     fast: zlib level 1), except frames drawn while training, which the next one replaces. Its diff
     frames (what a connected page receives) are encoded at zlib level 1 too.
+
+    A frame drawn while not training (Step, Pause, a divergence, Reset) goes whole, not as a diff: the page
+    decodes frames asynchronously and drops one when the next arrives first (two frames a few ms apart: the
+    last live frame and the one on a divergence), and every later diff would then leave that frame's pixels
+    stale (the old run's axes and bars after a Reset). The whole frame repaints every pixel.
     """
     global _CANVAS
     if _CANVAS is None:
@@ -294,7 +299,7 @@ def _ipympl_canvas() -> Any:
                 if not self._png_is_old or (self.syncing_data_url and self.live):
                     return None
                 buff = np.asarray(self.get_renderer().buffer_rgba()).view(np.uint32).squeeze(2)
-                if self._force_full or buff.shape != self._last_buff.shape or \
+                if self._force_full or not self.live or buff.shape != self._last_buff.shape or \
                         (buff.view(np.uint8).reshape(*buff.shape, 4)[:, :, 3] != 255).any():
                     self.set_image_mode("full")
                     output = buff

@@ -89,3 +89,19 @@ def test_a_long_divergence_note_is_wrapped_whole_inside_the_loss_plot(canvas):
 def test_the_rings_are_explained_on_the_picture():
     views = Views(2, canvas="image")
     assert "ringed: misclassified" in views.ax_boundary.get_title()
+
+
+def test_ipympl_sends_a_frame_drawn_while_not_training_whole():
+    """The page may drop a diff frame that arrives while it still decodes the one before; a frame drawn while
+    not training (Step, Pause, divergence, Reset) is sent whole, so no stale pixels outlive it."""
+    views = Views(3, canvas="ipympl")
+    canvas = views.fig.canvas
+    canvas.syncing_data_url = False                       # a page has connected
+    sent = []
+    canvas.send = lambda content, buffers=None: sent.append(canvas._current_image_mode) if buffers else None
+    modes = []
+    for epochs, live in ((5, False), (6, True), (7, True), (8, False)):
+        views.update(frame(epochs, p=np.full((GRID, GRID), epochs / 10)))
+        views.draw(live=live)
+        modes.append(sent[-1])
+    assert modes == ["full", "diff", "diff", "full"]
