@@ -37,7 +37,7 @@ runs there" after a pinned install fought the service's own packages: d2l #2474,
   does (and ``--check`` then says which notebooks to regenerate). The widget packages must match the *front
   end* that draws them, and on a hosted service that front end is the service's own (Colab's widget manager,
   not JupyterLab): the ipywidgets the service preinstalls is the one its front end speaks, so pinning ours
-  (8.1.9, which matches JupyterLab's jupyterlab_widgets 3.0.17) would be exactly the install that breaks it
+  (8.1.5, which matches jupyterlab_widgets 3.0.13) would be exactly the install that breaks it
   (Colab rendered no checkbox with ipywidgets 8.0: colabtools #3020). The playground uses core widgets only
   there: ipympl's front end is broken on Colab (colabtools #5155, #5425), so ``Playground(canvas="auto")``
   draws PNG frames in an ``ipywidgets.Image`` (minidl/playground/app.py) and ipympl is not installed.

@@ -21,6 +21,7 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 ARTIFACTS = ROOT / "tests" / "artifacts"
+ETC = ROOT / "etc" / "jupyter"                # the app page's Voilà template and settings
 TOKEN = "minidl-test-token"          # test_playground_browser.py uses the same
 
 
@@ -104,10 +105,11 @@ def lab_server(tmp_path_factory):
 @pytest.fixture(scope="session")
 def voila_server(tmp_path_factory):
     """The app page, as `make playground` serves it: notebooks/playground.ipynb with the minidl template
-    (etc/jupyter/voila/templates/minidl: no stylesheet from a CDN), found through JUPYTER_PATH."""
+    (etc/jupyter/voila/templates/minidl: no stylesheet from a CDN), found through JUPYTER_PATH, and the settings
+    of etc/jupyter/voila.json (only the widget extensions the app uses), found through JUPYTER_CONFIG_PATH."""
     args = ["voila", "playground.ipynb", "--Voila.ip=127.0.0.1", f"--token={TOKEN}"]
     proc, base = _serve(tmp_path_factory.mktemp("voila"), args, "/voila/static/", ["playground.ipynb"],
-                        any_http_status=True, env={"JUPYTER_PATH": str(ROOT / "etc" / "jupyter")})
+                        any_http_status=True, env={"JUPYTER_PATH": str(ETC), "JUPYTER_CONFIG_PATH": str(ETC)})
     yield base
     _stop(proc)
 
