@@ -123,6 +123,7 @@ def watch(page):
     page.on("request", lambda r: offsite.append(r.url) if urllib.parse.urlparse(r.url).hostname not in (
         "127.0.0.1", None) and not r.url.startswith(("data:", "blob:")) else None)
     page.on("console", lambda m: console.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
+    page.on("response", lambda r: console.append(f"http {r.status}: {r.url}") if r.status >= 400 else None)
     return offsite, console
 
 
@@ -133,7 +134,7 @@ def check_the_page_was_quiet(offsite, console):
     assert offsite == [], f"requests left 127.0.0.1: {offsite}"
     mismatches = [m for m in console if MISMATCH.search(m)]
     assert mismatches == [], f"{len(mismatches)} version warnings in the console, e.g. {mismatches[:3]}"
-    errors = [m for m in console if m.startswith("error")]
+    errors = [m for m in console if m.startswith(("error", "http"))]
     assert errors == [], f"console errors: {errors[:5]}"
 
 
@@ -164,6 +165,7 @@ def export_diverge_reset(page, shot, name, stopped):
     expect(page.locator(".pg-lr .widget-readout").first).to_have_text("10")
     page.locator(".pg-play").first.click()
     expect(page.locator(".pg-message").first).to_contain_text("diverged", timeout=60_000)
+    expect(page.locator(".pg-message").first).to_contain_text("(lr=10)")       # the slider's value reached the run
     page.wait_for_timeout(800)                                        # the last frame lands
     shot(f"{name}-diverged", page.locator(".pg-boundary").first)
 
