@@ -6,7 +6,8 @@
 Training runs as one asyncio task started by Play. It trains in slices of a few tens of
 milliseconds (minidl's training loop, as fit runs it: the compiled step, or the readable one with
 the *step* toggle; a slice may end inside an epoch, see slices.py), redraws at most ``fps`` times
-a second and then yields to the kernel, so Pause, the learning-rate slider and every other
+a second, and never more than a third of the time (a loaded machine, where a frame takes longer, gets
+fewer frames, not fewer epochs), and then yields to the kernel, so Pause, the learning-rate slider and every other
 control are handled while it trains. There is never more than one task: Play while it runs does
 nothing, Reset cancels it. A control that changes the data or the network pauses and resets; the
 learning rate, the momentum and the step apply live, the batch size from the next epoch.
@@ -101,6 +102,7 @@ class Playground(Controls):
         self.running = False
         self._task: asyncio.Future | None = None
         self._last_draw = 0.0
+        self._draw_seconds = 0.0            # what the last redraw took (self.clock)
         self._rate_mark = (0.0, 0)          # (time, epoch) when Play was pressed: the epochs/s shown
         self.last_epoch_time = 0.0          # when the last epoch finished (time.monotonic, the asyncio clock)
         self.redraws = 0
@@ -237,10 +239,10 @@ class Playground(Controls):
         try:
             while self.running:
                 now = self.clock()
-                if self.step(until=min(now + self.slice_seconds, self._last_draw + 1.0 / self.fps)):
+                if self.step(until=min(now + self.slice_seconds, self._last_draw + self._draw_interval())):
                     self.last_epoch_time = time.monotonic()
                 await asyncio.sleep(0.001)          # let the kernel handle Pause, sliders, ... first
-                if self.running and self.clock() - self._last_draw >= 1.0 / self.fps:
+                if self.running and self.clock() - self._last_draw >= self._draw_interval():
                     self.redraw()
                     await asyncio.sleep(0.001)
         except asyncio.CancelledError:
@@ -254,6 +256,10 @@ class Playground(Controls):
                 self.running = False
                 self._buttons()
                 self._redraw_guarded()               # the last frame (a learner's forward may raise)
+
+    def _draw_interval(self) -> float:
+        """Seconds from one redraw's start to the next: 1/fps, or 3× what the last one took if longer."""
+        return max(1.0 / self.fps, 3 * self._draw_seconds)
 
     def start(self) -> None:
         """Play: start the training task unless one is running already."""
@@ -396,6 +402,7 @@ class Playground(Controls):
             self.image.value = self.views.png()
         else:
             self.views.draw(live=self.running)    # ipympl: the changed pixels go to the page
+        self._draw_seconds = self.clock() - self._last_draw
         self.redraws += 1
         h = self.history
         rate = ""

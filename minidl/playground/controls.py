@@ -9,7 +9,6 @@ With a learner's framework, the controls it does not cover are left out or disab
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import ipywidgets as W
@@ -33,15 +32,11 @@ NESTEROV_MIN = 0.01                    # the momentum slider's minimum for Neste
 
 
 def stepped(slider: W.Widget, value: float | None = None) -> float:
-    """A float slider's value (or ``value`` from its change) on the slider's grid, without the browser's float
-    noise: v = min + k·step for a FloatSlider (0.9, not 0.9000000000000001), 10^(k·step) for a FloatLogSlider
-    (to 12 significant digits). What the controls give a run and what Export writes."""
-    v = float(slider.value if value is None else value)
-    if isinstance(slider, W.FloatLogSlider):
-        exponent = round(math.log(v, slider.base) / slider.step) * slider.step
-        return float(f"{slider.base ** exponent:.12g}")
-    decimals = max(0, -math.floor(math.log10(slider.step)) + 2)      # the step's digits and two more
-    return round(slider.min + round((v - slider.min) / slider.step) * slider.step, decimals)
+    """A float slider's value (or ``value`` from its change) without the browser's float noise: a slider moved
+    in the page sends min + k·step in floating point (0.9000000000000001); rounded to 12 significant digits it is
+    the value its readout shows (0.9). A value set from Python (0.05 on the log slider) stays as it is. What the
+    controls give a run and what Export writes."""
+    return float(f"{float(slider.value if value is None else value):.12g}")
 
 
 def _wide() -> W.Layout:

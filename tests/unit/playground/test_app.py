@@ -376,3 +376,34 @@ def test_a_new_run_clears_the_export_and_restarts_the_curves_axes():
     app.reset_button.click()
     assert app.epoch == 0 and app.code.value == "" and app.download.value == ""
     assert app.views.ax_error.get_xlim() == (0.5, 10.5) and app.views.ax_loss.get_xlim() == (0.5, 10.5)
+
+
+def test_a_slow_redraw_leaves_two_thirds_of_the_time_to_training():
+    """A frame that takes 0.1 s (a loaded machine): the next starts 0.3 s after it, not 0.2 s (fps 5), so
+    training keeps two thirds of the time. Time is faked: the clock moves 1 ms a read, 0.1 s a frame."""
+    app = Playground(canvas="image")
+    clock = {"t": app._last_draw}                 # the first frame was drawn on the real clock
+
+    def tick():
+        clock["t"] += 0.001
+        return clock["t"]
+    app.clock = tick
+    starts, png = [], app.views.png
+
+    def slow_png():
+        starts.append(clock["t"])
+        clock["t"] += 0.1
+        return png()
+    app.views.png = slow_png
+
+    async def scenario():
+        app.start()
+        loop = asyncio.get_running_loop()
+        end = loop.time() + 60
+        while len(starts) < 4 and loop.time() < end:
+            await asyncio.sleep(0.01)
+        app.pause()
+        await until_idle(app)
+    run(scenario())
+    gaps = [b - a for a, b in zip(starts[:3], starts[1:4], strict=True)]
+    assert len(gaps) == 3 and min(gaps) >= 0.3, gaps
