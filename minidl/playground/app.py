@@ -41,7 +41,7 @@ from typing import Any
 import torch
 
 from ..training import data
-from . import export
+from . import export, fallback
 from .controls import NESTEROV_MIN, Controls, stepped
 from .learner import Framework, LearnerRun
 from .panels import Panel
@@ -121,6 +121,7 @@ class Playground(Controls):
             raise RuntimeError(f"Playground(framework={self.framework.name}): your classes failed while building and "
                                f"drawing the network: {type(e).__name__}: {line}") from e
         self.widget = self._layout(self.image if self.image is not None else self.views.fig.canvas)
+        fallback.watch(self)                # a page that cannot draw the ipympl canvas gets images (fallback.py)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)

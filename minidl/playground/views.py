@@ -35,6 +35,7 @@ from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 from PIL import Image
 
 from ..tools.viz import STYLE
@@ -108,6 +109,7 @@ class Views:
             axis.yaxis.set_label_coords(-0.16, 0.5)     # fixed: it must not move when its panel is redrawn
             axis.grid(alpha=0.3)
         self.ax_loss.set_yscale("log")
+        self.ax_loss.yaxis.set_minor_formatter(NullFormatter())    # one decade: no 6e-1 labels over "loss"
         self.ax_error.set_xlabel("epoch")
         self.loss_lines = [self.ax_loss.plot([], [], color=STYLE[k], label=k)[0] for k in ("train", "test")]
         self.error_lines = [self.ax_error.plot([], [], color=STYLE[k], label=k)[0] for k in ("train", "test")]

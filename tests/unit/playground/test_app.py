@@ -407,3 +407,41 @@ def test_a_slow_redraw_leaves_two_thirds_of_the_time_to_training():
     run(scenario())
     gaps = [b - a for a, b in zip(starts[:3], starts[1:4], strict=True)]
     assert len(gaps) == 3 and min(gaps) >= 0.3, gaps
+
+
+def test_a_page_that_shows_the_app_but_not_the_ipympl_canvas_gets_the_image_canvas():
+    """No jupyter-matplotlib in the page's JupyterLab or Voilà: the page counts a view of Play but never
+    initializes the canvas; after the delay the figure is an Image in its place, and the app trains and draws."""
+    from minidl.playground import fallback
+
+    async def scenario():
+        app = Playground(canvas="ipympl")
+        fallback.watch(app, delay=0.05)                # (the app watches with 3 s)
+        old = app.views.fig.canvas
+        app.play._view_count = 1                       # what the page sends when it shows the button
+        await asyncio.sleep(0.3)
+        return app, old
+    app, old = run(scenario())
+    assert app.canvas == "image" and app.image is not None and "pg-boundary" in app.image._dom_classes
+    boxes, found = [app.widget], []
+    while boxes:
+        box = boxes.pop()
+        found += [c for c in getattr(box, "children", ()) if c is app.image or c is old]
+        boxes.extend(getattr(box, "children", ()))
+    assert found == [app.image]                        # in the canvas's place, the canvas gone
+    app.step_button.click()
+    assert app.epoch == 1 and app.image.value[:8] == b"\x89PNG\r\n\x1a\n" and "images instead" in app.status.value
+
+
+def test_a_page_that_shows_the_ipympl_canvas_keeps_it():
+    from minidl.playground import fallback
+
+    async def scenario():
+        app = Playground(canvas="ipympl")
+        fallback.watch(app, delay=0.05)
+        app.views.fig.canvas.syncing_data_url = False  # ipympl's front end drew it ("initialized")
+        app.play._view_count = 1
+        await asyncio.sleep(0.3)
+        return app
+    app = run(scenario())
+    assert app.canvas == "ipympl" and app.image is None

@@ -1,5 +1,6 @@
 """Views draw a Frame (playground.state): moving artists blitted over a kept background."""
 
+import dataclasses
 import pathlib
 
 import numpy as np
@@ -105,3 +106,12 @@ def test_ipympl_sends_a_frame_drawn_while_not_training_whole():
         views.draw(live=live)
         modes.append(sent[-1])
     assert modes == ["full", "diff", "diff", "full"]
+
+
+def test_the_loss_axis_labels_decades_only():
+    views = Views(2, canvas="image")
+    f = frame()
+    views.update(dataclasses.replace(f, train_loss=0.5 * f.train_loss, test_loss=0.5 * f.test_loss))   # 0.1 to 1
+    views.png()
+    minor = [t.get_text() for t in views.ax_loss.yaxis.get_minorticklabels() if t.get_visible()]
+    assert all(text == "" for text in minor), minor
