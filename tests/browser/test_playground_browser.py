@@ -156,7 +156,7 @@ def export_diverge_reset(page, shot, name, stopped):
     expect(page.locator(".pg-download").first).to_contain_text(f"epoch {stopped}")
     clipped = button.evaluate("b => b.scrollWidth > b.clientWidth")
     assert not clipped, f"the export button's label is cut: {button.inner_text()!r}"
-    shot(f"{name}-export", page.locator(".pg-app").first)
+    shot(f"{name}-export")                                             # the page, scrolled to the export
 
     handle = page.locator(".pg-lr .noUi-handle").first                # 0.1259 -> 10: 19 steps of 10^0.1
     handle.focus()
