@@ -6,11 +6,12 @@
 Training runs as one asyncio task started by Play. It trains in slices of a few tens of
 milliseconds (minidl's training loop, as fit runs it: the compiled step, or the readable one with
 the *step* toggle; a slice may end inside an epoch, see slices.py), redraws at most ``fps`` times
-a second, and never more than a third of the time (a loaded machine, where a frame takes longer, gets
-fewer frames, not fewer epochs), and then yields to the kernel, so Pause, the learning-rate slider and every other
-control are handled while it trains. There is never more than one task: Play while it runs does
-nothing, Reset cancels it. A control that changes the data or the network pauses and resets; the
-learning rate, the momentum and the step apply live, the batch size from the next epoch.
+a second, drawing at most a third of the time while a frame every 0.25 s allows it (half when frames
+are slower still: a loaded machine gets fewer frames, not fewer epochs), and then yields to the
+kernel, so Pause, the learning-rate slider and every other control are handled while it trains.
+There is never more than one task: Play while it runs does nothing, Reset cancels it. A control
+that changes the data or the network pauses and resets; the learning rate, the momentum and the
+step apply live, the batch size from the next epoch.
 Divergence pauses and says so; Reset recovers. Nothing trains until Play or Step is pressed, so
 "Run all" and Voilà never start training.
 
@@ -259,8 +260,10 @@ class Playground(Controls):
                 self._redraw_guarded()               # the last frame (a learner's forward may raise)
 
     def _draw_interval(self) -> float:
-        """Seconds from one redraw's start to the next: 1/fps, or 3× what the last one took if longer."""
-        return max(1.0 / self.fps, 3 * self._draw_seconds)
+        """Seconds from one redraw's start to the next: 1/fps, or 3× what the last one took if longer, but
+        at most 0.25 s (4 frames a second) unless that leaves training less than half the time."""
+        d = self._draw_seconds
+        return max(1.0 / self.fps, min(3 * d, max(0.25, 2 * d)))
 
     def start(self) -> None:
         """Play: start the training task unless one is running already."""

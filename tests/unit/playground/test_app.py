@@ -378,9 +378,9 @@ def test_a_new_run_clears_the_export_and_restarts_the_curves_axes():
     assert app.views.ax_error.get_xlim() == (0.5, 10.5) and app.views.ax_loss.get_xlim() == (0.5, 10.5)
 
 
-def test_a_slow_redraw_leaves_two_thirds_of_the_time_to_training():
-    """A frame that takes 0.1 s (a loaded machine): the next starts 0.3 s after it, not 0.2 s (fps 5), so
-    training keeps two thirds of the time. Time is faked: the clock moves 1 ms a read, 0.1 s a frame."""
+def test_a_slow_redraw_leaves_more_of_the_time_to_training():
+    """A frame that takes 0.1 s (a loaded machine): the next starts 0.25 s after it (4 frames a second, drawing
+    40% of the time), not 0.2 s (fps 5: half). Time is faked: the clock moves 1 ms a read, 0.1 s a frame."""
     app = Playground(canvas="image")
     clock = {"t": app._last_draw}                 # the first frame was drawn on the real clock
 
@@ -406,7 +406,7 @@ def test_a_slow_redraw_leaves_two_thirds_of_the_time_to_training():
         await until_idle(app)
     run(scenario())
     gaps = [b - a for a, b in zip(starts[:3], starts[1:4], strict=True)]
-    assert len(gaps) == 3 and min(gaps) >= 0.3, gaps
+    assert len(gaps) == 3 and min(gaps) >= 0.25, gaps
 
 
 def test_a_page_that_shows_the_app_but_not_the_ipympl_canvas_gets_the_image_canvas():
