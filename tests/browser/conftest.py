@@ -114,6 +114,19 @@ def voila_server(tmp_path_factory):
     _stop(proc)
 
 
+@pytest.fixture(scope="session")
+def voila_server_without_ipympl(tmp_path_factory):
+    """The app page in a Voilà that lacks ipympl's front end (jupyter-matplotlib left out of the extensions it
+    loads), as on a server where only the Python package is installed: the app must switch to images."""
+    allow = json.dumps(["@voila-dashboards/widgets-manager8", "@jupyter-widgets/jupyterlab-manager", "ipyevents"])
+    args = ["voila", "playground.ipynb", "--Voila.ip=127.0.0.1", f"--token={TOKEN}",
+            f"--VoilaConfiguration.extension_allowlist={allow}"]
+    proc, base = _serve(tmp_path_factory.mktemp("voila-no-ipympl"), args, "/voila/static/", ["playground.ipynb"],
+                        any_http_status=True, env={"JUPYTER_PATH": str(ETC), "JUPYTER_CONFIG_PATH": str(ETC)})
+    yield base
+    _stop(proc)
+
+
 @pytest.fixture
 def shot(page):
     """Save a screenshot under tests/artifacts/ (a test artifact: look at it)."""

@@ -204,8 +204,9 @@ def test_activation_widget_renders_in_jupyterlab(page, lab_server, shot):
         shutdown_kernels(lab_server)
 
 
-def test_playground_in_voila(page, voila_server, shot):
-    """The app page (notebooks/playground.ipynb): the app and its help, no notebook internals."""
+def test_playground_in_voila(page, voila_server, voila_server_without_ipympl, shot):
+    """The app page (notebooks/playground.ipynb): the app and its help, no notebook internals; and where the
+    page cannot draw ipympl's canvas, the app shows the figure as images by itself (fallback.py)."""
     offsite, console = watch(page)
     page.goto(f"{voila_server}/?token={TOKEN}", timeout=180_000)   # Voilà runs the notebook first
     expect(page.locator("h1").first).to_contain_text("minidl playground")
@@ -219,3 +220,13 @@ def test_playground_in_voila(page, voila_server, shot):
         assert internal not in text, f"the app page shows notebook internals: {internal!r}"
     assert "ringed in black" in text and "Notebook 10" in text
     check_the_page_was_quiet(offsite, console)
+
+    page.goto(f"{voila_server_without_ipympl}/?token={TOKEN}", timeout=180_000)
+    image = page.locator("img.pg-boundary").first                    # in the canvas's place, after 3 s
+    expect(image).to_be_visible()
+    expect(page.locator(".pg-message").first).to_contain_text("shown as images")
+    before = image.get_attribute("src")
+    page.locator(".pg-step").first.click()
+    expect(page.locator(".pg-epoch").first).to_contain_text("epoch 1")
+    page.wait_for_function("old => document.querySelector('img.pg-boundary').src !== old", arg=before)
+    shot("voila-playground-no-ipympl", page.locator(".pg-app").first)
