@@ -177,6 +177,40 @@ def export_diverge_reset(page, shot, name, stopped):
     shot(f"{name}-reset", page.locator(".pg-boundary").first)
 
 
+def press(page, css, key, times):
+    handle = page.locator(f"{css} .noUi-handle").first
+    handle.focus()
+    for _ in range(times):
+        page.keyboard.press(key)
+
+
+def spiral_preset_rate(page, shot, name):
+    """Notebook 10's heaviest preset, set as a person would (spiral, 4 layers of 32, Tanh, Adam, lr 0.01),
+    trained for a while: its epochs per second go to tests/artifacts/browser-epochs-per-second.txt."""
+    page.locator(".pg-dataset select").first.select_option("spiral")
+    page.locator(".pg-activation select").first.select_option("Tanh")
+    page.locator(".pg-optimizer select").first.select_option("Adam")
+    press(page, ".pg-layers", "ArrowRight", 1)
+    expect(page.locator(".pg-width-4").first).to_be_visible()
+    for i in range(1, 5):
+        press(page, f".pg-width-{i}", "ArrowRight", 7)
+        expect(page.locator(f".pg-width-{i} .widget-readout").first).to_have_text("32")
+    press(page, ".pg-lr", "ArrowLeft", 30)                           # 10 -> 0.01
+    expect(page.locator(".pg-lr .widget-readout").first).to_have_text("0.01")
+    page.wait_for_timeout(1000)                                        # the kernel has applied every change
+    page.locator(".pg-play").first.click()
+    try:
+        expect(page.locator(".pg-play").first).to_have_text(re.compile("Pause"))
+        page.wait_for_function("() => /epoch ([1-9]\\d*)/.test(document.querySelector('.pg-epoch').innerText)")
+    except (AssertionError, PlaywrightTimeoutError):
+        shot(f"FAILED-{name}-spiral", page.locator(".pg-app").first)
+        raise
+    report_rate(page, f"{name} spiral 4x32 Tanh Adam", seconds=5.0)
+    page.locator(".pg-play").first.click()
+    expect(page.locator(".pg-play").first).to_have_text(re.compile("Play"))
+    shot(f"{name}-spiral", page.locator(".pg-boundary").first)
+
+
 def test_playground_in_jupyterlab(page, lab_server, shot):
     offsite, console = watch(page)
     try:
@@ -214,6 +248,7 @@ def test_playground_in_voila(page, voila_server, voila_server_without_ipympl, sh
     epochs = play_check_pause(page, shot, "voila-playground")
     assert epochs > 1
     export_diverge_reset(page, shot, "voila-playground", epochs)
+    spiral_preset_rate(page, shot, "voila-playground")
     shot("voila-playground-page")
     text = page.locator("body").inner_text()
     for internal in ("def ", "_train_loop", "Run all", "make ", "self-check"):
