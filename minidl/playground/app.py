@@ -43,7 +43,7 @@ import torch
 
 from ..training import data
 from . import export, fallback
-from .controls import NESTEROV_MIN, Controls, stepped
+from .controls import NESTEROV_MIN, Controls, as_shown
 from .learner import Framework, LearnerRun
 from .panels import Panel
 from .run import Data, DataSpec, MinidlRun, Run
@@ -147,7 +147,7 @@ class Playground(Controls):
         if self.framework is None:
             new: Run = MinidlRun(d, self.recipe(), readable=self.step_kind.value == "readable")
         else:
-            new = LearnerRun(d, self.framework, self.sizes, self.activation.value, self.loss.value, stepped(self.lr),
+            new = LearnerRun(d, self.framework, self.sizes, self.activation.value, self.loss.value, as_shown(self.lr),
                              self._momentum(), self.seed.value)
         new.slicer.clock = lambda: self.clock()
         return new
@@ -321,14 +321,14 @@ class Playground(Controls):
 
     @_guarded
     def _on_lr(self, change: Any) -> None:
-        if not self.run.set_lr(stepped(self.lr, change["new"])):        # live: the next step uses it
+        if not self.run.set_lr(as_shown(self.lr, change["new"])):        # live: the next step uses it
             self.status.value = "your SGD keeps no attribute lr: the learning rate applies at Reset"
 
     @_guarded
     def _on_momentum(self, change: Any) -> None:
         if self.run is None or self.momentum.disabled or self.optimizer.value not in ("Momentum", "Nesterov"):
             return                                    # SGD and Adam have none; a new run reads the slider
-        if not self.run.set_momentum(stepped(self.momentum, change["new"])):  # live: the next step uses it
+        if not self.run.set_momentum(as_shown(self.momentum, change["new"])):  # live: the next step uses it
             self.status.value = "your SGD keeps no attribute momentum: the momentum applies at Reset"
 
     @_guarded

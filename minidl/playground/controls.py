@@ -31,7 +31,7 @@ STEPS = ("compiled", "readable")       # fit(fast=True) / fit(fast=False)
 NESTEROV_MIN = 0.01                    # the momentum slider's minimum for Nesterov (SGD refuses 0 with it)
 
 
-def stepped(slider: W.Widget, value: float | None = None) -> float:
+def as_shown(slider: W.Widget, value: float | None = None) -> float:
     """A float slider's value (or ``value`` from its change) without the browser's float noise: a slider moved
     in the page sends min + k·step in floating point (0.9000000000000001); rounded to 12 significant digits it is
     the value its readout shows (0.9). A value set from Python (0.05 on the log slider) stays as it is. What the
@@ -156,7 +156,7 @@ class Controls:
         return (2, *[w.value for w in self.widths[:self.layers.value]], 2)
 
     def data_spec(self) -> DataSpec:
-        return DataSpec(self.dataset.value, self.points.value, stepped(self.noise), stepped(self.ratio),
+        return DataSpec(self.dataset.value, self.points.value, as_shown(self.noise), as_shown(self.ratio),
                         self.seed.value, self.standardize.value)
 
     def _momentum(self) -> float:
@@ -165,15 +165,15 @@ class Controls:
         kind = self.optimizer.value
         if kind in ("SGD", "Adam"):
             return 0.0
-        return max(stepped(self.momentum), NESTEROV_MIN) if kind == "Nesterov" else stepped(self.momentum)
+        return max(as_shown(self.momentum), NESTEROV_MIN) if kind == "Nesterov" else as_shown(self.momentum)
 
     def recipe(self) -> Recipe:
         """The controls' model, init, loss and optimizer as a Recipe (the one builder from names)."""
         scheme, scale = INITS[self.init.value]
         kind = self.optimizer.value
-        return Recipe(tuple(self.sizes), ACTIVATIONS[self.activation.value], dropout=stepped(self.dropout),
+        return Recipe(tuple(self.sizes), ACTIVATIONS[self.activation.value], dropout=as_shown(self.dropout),
                       init=scheme, init_scale=scale, loss="mse" if self.loss.value == "MSE" else "ce",
-                      optimizer="adam" if kind == "Adam" else "sgd", lr=stepped(self.lr), momentum=self._momentum(),
+                      optimizer="adam" if kind == "Adam" else "sgd", lr=as_shown(self.lr), momentum=self._momentum(),
                       nesterov=kind == "Nesterov", seed=self.seed.value)
 
     def notes_for(self, run: Any) -> str:

@@ -187,15 +187,15 @@ def test_the_browsers_float_noise_never_reaches_the_run_or_the_export():
     assert "00000" not in code, code
 
 
-def test_stepped_drops_the_float_noise_and_nothing_else():
+def test_as_shown_drops_the_float_noise_and_nothing_else():
     import ipywidgets as W
 
-    from minidl.playground.controls import stepped
+    from minidl.playground.controls import as_shown
     log = W.FloatLogSlider(0.1, base=10, min=-4, max=1, step=0.1)
-    assert stepped(log, 0.010000000000000002) == 0.01 and stepped(log, 0.05) == 0.05      # off the grid: as set
-    assert stepped(log, 10 ** 0.3) == pytest.approx(10 ** 0.3, rel=1e-12)
+    assert as_shown(log, 0.010000000000000002) == 0.01 and as_shown(log, 0.05) == 0.05      # off the grid: as set
+    assert as_shown(log, 10 ** 0.3) == pytest.approx(10 ** 0.3, rel=1e-12)
     linear = W.FloatSlider(0.5, min=0.1, max=0.9, step=0.05)
-    assert stepped(linear, 0.35000000000000003) == 0.35 and stepped(linear) == 0.5
+    assert as_shown(linear, 0.35000000000000003) == 0.35 and as_shown(linear) == 0.5
 
 
 def test_the_loss_toggle_says_it_is_the_loss():
