@@ -28,7 +28,7 @@ lab: setup
 	$(BIN)/jupyter lab $(ROOT_OK) notebooks/
 
 playground: setup
-	$(BIN)/voila notebooks/10_playground.ipynb
+	JUPYTER_PATH=$(CURDIR)/etc/jupyter JUPYTER_CONFIG_PATH=$(CURDIR)/etc/jupyter $(BIN)/voila notebooks/playground.ipynb
 
 # Debian's chromium drives the browser tests (Playwright cannot download its own browser here).
 browser:

@@ -1,6 +1,7 @@
-"""Epochs and redraws per second of the live playground, headless, default setup.
+"""Epochs and redraws per second of the live playground, headless: the default setup and notebook 10's presets.
 
     .venv/bin/python benchmarks/playground_speed.py [--seconds 10] [--canvas image ipympl] [--step compiled readable]
+    .venv/bin/python benchmarks/playground_speed.py --presets [--seconds 5] [--profile]
 
 Presses Play on ``Playground(canvas=...)`` (disk, 2-25-25-25-2, batch 100, MSE, SGD momentum) with
 the step toggle on "compiled" (fit's default) or "readable", lets it train for the given time on an
@@ -12,6 +13,11 @@ machine, so the load average is printed too); ``epochs/cpu-s`` per second of thi
 time (what the playground costs, whatever else runs); ``full/panel draws``: frames that re-rendered
 the whole figure / one panel whose axis limits moved (the rest only redraw the moving artists over
 a kept background).
+
+``--presets``: one row per setup of notebook 10's "things to try" (ipympl canvas, compiled step), with where
+the time goes: per redraw, the ms spent capturing the Frame (the model over the grids), updating the
+artists and drawing; the rest of the wall time is training. (The divergence preset pauses at once and
+measures nothing; the spiral preset is the issue's 26-58 epochs/s in Voilà.)
 
 Without a browser, ipympl keeps the last frame as a PNG data URL (its fallback for a page that has
 not connected yet); the playground encodes it only for the frame drawn on Pause.
@@ -28,10 +34,56 @@ import torch
 
 from minidl.playground import Playground
 
+PRESETS = {                                         # notebook 10, "Things to try": the controls each sets
+    "default (disk 3x25 ReLU)": {},
+    "1 too small: 1x2": {"layers": 1, "widths": [2]},
+    "2 vanishing: 6 Sigmoid SGD": {"layers": 6, "activation": "Sigmoid", "optimizer": "SGD"},
+    "2 then ReLU + Kaiming": {"layers": 6, "init": "Kaiming normal", "optimizer": "SGD"},
+    "4 zero init": {"init": "zeros"},
+    "5 spiral 4x32 Tanh Adam": {"dataset": "spiral", "layers": 4, "widths": [32] * 4, "activation": "Tanh",
+                                "optimizer": "Adam", "lr": 0.01},
+}
 
-async def measure(canvas: str, step: str, seconds: float) -> dict[str, float]:
+
+def apply(app: Playground, preset: dict) -> None:
+    """Set the controls of ``preset`` (the hidden layers before their widths), as a person would."""
+    for name, value in preset.items():
+        if name == "widths":
+            for slider, width in zip(app.widths, value, strict=False):
+                slider.value = width
+        else:
+            getattr(app, name).value = value
+
+
+def timed(app: Playground, times: dict[str, float]) -> None:
+    """Wrap the app's capture, update and draw to add up their seconds in ``times``."""
+    views = app.views
+    parts = [(app, "frame", "capture"), (views, "update", "update"), (views, "draw", "draw"), (views, "png", "draw")]
+    if views.canvas == "ipympl":
+        parts.append((views.fig.canvas, "get_diff_image", "encode"))         # inside draw: the frame for the page
+    for owner, name, key in parts:
+        original = getattr(owner, name)
+
+        def wrapper(*args, _original=original, _key=key, **kwargs):
+            start = time.process_time()
+            try:
+                return _original(*args, **kwargs)
+            finally:
+                times[_key] = times.get(_key, 0.0) + time.process_time() - start
+        setattr(owner, name, wrapper)
+
+
+async def measure(canvas: str, step: str, seconds: float, preset: dict | None = None,
+                  page: bool = False) -> dict[str, float]:
+    """page: as if a browser had connected to the ipympl canvas (every frame's diff PNG encoded, sent nowhere)."""
     app = Playground(canvas=canvas)
     app.step_kind.value = step
+    apply(app, preset or {})
+    if page and canvas == "ipympl":
+        app.views.fig.canvas.syncing_data_url = False
+        app.views.fig.canvas.send = lambda *args, **kwargs: None
+    times: dict[str, float] = {}
+    timed(app, times)
     epochs, redraws, full, panels = app.epoch, app.redraws, app.views.full_draws, app.views.panel_draws
     start, cpu = time.perf_counter(), time.process_time()
     app.play.click()
@@ -40,10 +92,38 @@ async def measure(canvas: str, step: str, seconds: float) -> dict[str, float]:
     while app._task is not None:
         await asyncio.sleep(0.005)
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    n, drawing = max(app.redraws - redraws, 1), sum(v for k, v in times.items() if k != "encode")
     return {"epochs/s": (app.epoch - epochs) / elapsed, "epochs/cpu-s": (app.epoch - epochs) / cpu,
             "redraws/s": (app.redraws - redraws) / elapsed, "full draws": app.views.full_draws - full,
             "panel draws": app.views.panel_draws - panels,
-            "test error": 100 * app.history.test_error[-1]}
+            "test error": 100 * app.history.test_error[-1],
+            "ms/epoch": 1000 * (cpu - drawing) / max(app.epoch - epochs, 1),     # CPU: training and the loop
+            **{f"ms {k}": 1000 * v / n for k, v in times.items()}}
+
+
+def presets(seconds: float, profile: bool) -> None:
+    """A row per preset. CPU milliseconds: per epoch of training, per redraw for capture / update / draw (encode:
+    the diff PNG for the page, part of draw). bound: the epochs/s one core gives at 5 redraws/s,
+    (1 s - 5 x redraw) / epoch, what an idle machine shows."""
+    print(f"notebook 10's presets, ipympl canvas as with a page connected, compiled step, {seconds:g} s of Play each; "
+          f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())} on {os.cpu_count()} cores")
+    print(f"{'preset':<28} {'epochs/s':>9} {'epochs/cpu-s':>13} {'redraws/s':>10} {'ms/epoch':>9} {'ms capture':>11} "
+          f"{'ms update':>10} {'ms draw':>8} {'(encode)':>9} {'bound':>7}")
+    for name, preset in PRESETS.items():
+        if profile:
+            import cProfile
+            import pstats
+            profiler = cProfile.Profile()
+            profiler.enable()
+        r = asyncio.run(measure("ipympl", "compiled", seconds, preset, page=True))
+        redraw = r.get("ms capture", 0) + r.get("ms update", 0) + r.get("ms draw", 0)
+        bound = (1000 - 5 * redraw) / r["ms/epoch"]
+        print(f"{name:<28} {r['epochs/s']:9.1f} {r['epochs/cpu-s']:13.1f} {r['redraws/s']:10.2f} {r['ms/epoch']:9.2f} "
+              f"{r.get('ms capture', 0):11.1f} {r.get('ms update', 0):10.1f} {r.get('ms draw', 0):8.1f} "
+              f"{r.get('ms encode', 0):9.1f} {bound:7.0f}")
+        if profile:
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(18)
 
 
 def main() -> None:
@@ -51,8 +131,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--canvas", nargs="+", default=["ipympl", "image"], choices=["ipympl", "image"])
     parser.add_argument("--step", nargs="+", default=["compiled", "readable"], choices=["compiled", "readable"])
+    parser.add_argument("--presets", action="store_true", help="a row per preset of notebook 10's things to try")
+    parser.add_argument("--profile", action="store_true", help="with --presets: cProfile's top functions per preset")
     args = parser.parse_args()
     torch.set_grad_enabled(False)
+    if args.presets:
+        presets(args.seconds, args.profile)
+        return
     print(f"default setup, {args.seconds:g} s of Play each; load average before: "
           f"{' '.join(f'{v:.2f}' for v in os.getloadavg())} on {os.cpu_count()} cores")
     print(f"{'canvas':<8} {'step':<9} {'epochs/s':>9} {'epochs/cpu-s':>13} {'redraws/s':>10} {'full/panel draws':>17} "

@@ -7,7 +7,10 @@ What it writes, idempotently:
 
 * In the first markdown cell (a new one if the notebook has none before its first code cell), right under the
   title, one line of badges: "Open in Colab" first, Binder (JupyterLab) second, and for notebook 10 a third that
-  opens the playground as a Voilà app on Binder. The line is found again by the Colab badge's image address.
+  opens the playground as a Voilà app on Binder (``notebooks/playground.ipynb``, the app page: the app and a few
+  lines of help, no notebook internals). The line is found again by the Colab badge's image address.
+* Nothing in the app page itself (``playground.ipynb``): it is served by Voilà where minidl is installed, and a
+  badge there would be an image fetched from a public server.
 * A first code cell, tagged ``hosted-setup`` (cell id ``hosted-setup``) and starting with a comment that names
   this script, placed just before the notebook's first code cell (so after otter's ``# ASSIGNMENT CONFIG`` raw
   cell in 13 and 14, and ``torch.set_num_threads(1)`` stays in the next code cell). On a hosted service it clones
@@ -34,7 +37,7 @@ runs there" after a pinned install fought the service's own packages: d2l #2474,
   does (and ``--check`` then says which notebooks to regenerate). The widget packages must match the *front
   end* that draws them, and on a hosted service that front end is the service's own (Colab's widget manager,
   not JupyterLab): the ipywidgets the service preinstalls is the one its front end speaks, so pinning ours
-  (8.1.9, which matches JupyterLab's jupyterlab_widgets 3.0.17) would be exactly the install that breaks it
+  (8.1.5, which matches jupyterlab_widgets 3.0.13) would be exactly the install that breaks it
   (Colab rendered no checkbox with ipywidgets 8.0: colabtools #3020). The playground uses core widgets only
   there: ipympl's front end is broken on Colab (colabtools #5155, #5425), so ``Playground(canvas="auto")``
   draws PNG frames in an ``ipywidgets.Image`` (minidl/playground/app.py) and ipympl is not installed.
@@ -62,6 +65,7 @@ COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
 BINDER_BADGE = "https://mybinder.org/badge_logo.svg"
 VOILA_BADGE = "https://img.shields.io/badge/playground-Voil%C3%A0%20on%20Binder-579ACA?logo=jupyter"
 PLAYGROUND = "10_playground.ipynb"
+APP_PAGE = "playground.ipynb"             # what the Voilà badge opens; left alone (see above)
 
 
 def project(root: Path = ROOT) -> tuple[str, str, str]:
@@ -117,7 +121,7 @@ def badges(notebook: str, root: Path = ROOT) -> str:
     line = (f"[![Open in Colab]({COLAB_BADGE})]({colab}) "
             f"[![Launch on Binder]({BINDER_BADGE})]({binder}?labpath=notebooks/{notebook})")
     if notebook == PLAYGROUND:
-        line += f" [![Playground as a Voilà app]({VOILA_BADGE})]({binder}?urlpath=voila/render/notebooks/{notebook})"
+        line += f" [![Playground as a Voilà app]({VOILA_BADGE})]({binder}?urlpath=voila/render/notebooks/{APP_PAGE})"
     return line
 
 
@@ -197,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     stale = []
     for path in args.notebooks:
+        if path.name == APP_PAGE:
+            continue
         nb = json.loads(path.read_text(encoding="utf-8"))
         if not update(nb, path.name):
             continue

@@ -6,10 +6,12 @@
 Training runs as one asyncio task started by Play. It trains in slices of a few tens of
 milliseconds (minidl's training loop, as fit runs it: the compiled step, or the readable one with
 the *step* toggle; a slice may end inside an epoch, see slices.py), redraws at most ``fps`` times
-a second and then yields to the kernel, so Pause, the learning-rate slider and every other
-control are handled while it trains. There is never more than one task: Play while it runs does
-nothing, Reset cancels it. A control that changes the data or the network pauses and resets; the
-learning rate, the momentum and the step apply live, the batch size from the next epoch.
+a second, drawing at most a third of the time while a frame every 0.25 s allows it (half when frames
+are slower still: a loaded machine gets fewer frames, not fewer epochs), and then yields to the
+kernel, so Pause, the learning-rate slider and every other control are handled while it trains.
+There is never more than one task: Play while it runs does nothing, Reset cancels it. A control
+that changes the data or the network pauses and resets; the learning rate, the momentum and the
+step apply live, the batch size from the next epoch.
 Divergence pauses and says so; Reset recovers. Nothing trains until Play or Step is pressed, so
 "Run all" and Voilà never start training.
 
@@ -40,10 +42,10 @@ from typing import Any
 import torch
 
 from ..training import data
-from . import editing, export, share
+from . import editing, export, fallback, share
 from .colours import MAX_CLASSES
 from .confusion import confusion_html
-from .controls import NESTEROV_MIN, Controls
+from .controls import NESTEROV_MIN, Controls, as_shown
 from .diagram_panel import DiagramPanel
 from .hidden_space import HiddenSpace
 from .learner import Framework, LearnerRun
@@ -108,6 +110,7 @@ class Playground(Controls):
         self.running = False
         self._task: asyncio.Future | None = None
         self._last_draw = 0.0
+        self._draw_seconds = 0.0            # what the last redraw took (self.clock)
         self._rate_mark = (0.0, 0)          # (time, epoch) when Play was pressed: the epochs/s shown
         self.last_epoch_time = 0.0          # when the last epoch finished (time.monotonic, the asyncio clock)
         self.redraws = 0
@@ -139,6 +142,7 @@ class Playground(Controls):
         follow_sections(self.widget, self.panels)   # a closed panel draws nothing
         self.clicks = editing.connect(self)        # clicks on the boundary add or erase points
         self._apply_query(share.query_string() if query is None else query)
+        fallback.watch(self)                # a page that cannot draw the ipympl canvas gets images (fallback.py)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
@@ -166,7 +170,7 @@ class Playground(Controls):
         if self.framework is None:
             new: Run = MinidlRun(d, replace(self.recipe(), sizes=sizes), readable=self.step_kind.value == "readable")
         else:
-            new = LearnerRun(d, self.framework, sizes, self.activation.value, self.loss.value, self.lr.value,
+            new = LearnerRun(d, self.framework, sizes, self.activation.value, self.loss.value, as_shown(self.lr),
                              self._momentum(), self.seed.value)
         new.slicer.clock = lambda: self.clock()
         return new
@@ -206,6 +210,7 @@ class Playground(Controls):
             self.views.rebuild(n_linear)          # the same Figure (and canvas widget), new axes
         self.status.value = ""
         self.sync_model_controls(self.framework is not None)
+        self.code.value = self.download.value = ""        # an export describes the run it was made from
         self.notes.value = self.notes_for(self.run)
         editing.refresh_controls(self)
         for panel in self.panels:
@@ -270,10 +275,10 @@ class Playground(Controls):
         try:
             while self.running:
                 now = self.clock()
-                if self.step(until=min(now + self.slice_seconds, self._last_draw + 1.0 / self.fps)):
+                if self.step(until=min(now + self.slice_seconds, self._last_draw + self._draw_interval())):
                     self.last_epoch_time = time.monotonic()
                 await asyncio.sleep(0.001)          # let the kernel handle Pause, sliders, ... first
-                if self.running and self.clock() - self._last_draw >= 1.0 / self.fps:
+                if self.running and self.clock() - self._last_draw >= self._draw_interval():
                     self.redraw()
                     await asyncio.sleep(0.001)
         except asyncio.CancelledError:
@@ -287,6 +292,12 @@ class Playground(Controls):
                 self.running = False
                 self._buttons()
                 self._redraw_guarded()               # the last frame (a learner's forward may raise)
+
+    def _draw_interval(self) -> float:
+        """Seconds from one redraw's start to the next: 1/fps, or 3× what the last one took if longer, but
+        at most 0.25 s (4 frames a second) unless that leaves training less than half the time."""
+        d = self._draw_seconds
+        return max(1.0 / self.fps, min(3 * d, max(0.25, 2 * d)))
 
     def start(self) -> None:
         """Play: start the training task unless one is running already or a stop condition holds
@@ -358,7 +369,7 @@ class Playground(Controls):
     def _on_lr(self, change: Any) -> None:
         if self._applying:
             return
-        if not self.run.set_lr(change["new"]):        # live: the next step uses it
+        if not self.run.set_lr(as_shown(self.lr, change["new"])):        # live: the next step uses it
             self.status.value = "your SGD keeps no attribute lr: the learning rate applies at Reset"
 
     @_guarded
@@ -367,7 +378,7 @@ class Playground(Controls):
             return
         if self.run is None or self.momentum.disabled or self.optimizer.value not in ("Momentum", "Nesterov"):
             return                                    # SGD and Adam have none; a new run reads the slider
-        if not self.run.set_momentum(change["new"]):  # live: the next step uses it
+        if not self.run.set_momentum(as_shown(self.momentum, change["new"])):  # live: the next step uses it
             self.status.value = "your SGD keeps no attribute momentum: the momentum applies at Reset"
 
     @_guarded
@@ -446,6 +457,7 @@ class Playground(Controls):
             self.image.value = self.views.png()
         else:
             self.views.draw(live=self.running)    # ipympl: the changed pixels go to the page
+        self._draw_seconds = self.clock() - self._last_draw
         self.redraws += 1
         h = self.history
         rate = ""

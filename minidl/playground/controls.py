@@ -36,6 +36,14 @@ SETUP_HELP = ("copy setup writes here a string that restores every control, the 
 NESTEROV_MIN = 0.01                    # the momentum slider's minimum for Nesterov (SGD refuses 0 with it)
 
 
+def as_shown(slider: W.Widget, value: float | None = None) -> float:
+    """A float slider's value (or ``value`` from its change) without the browser's float noise: a slider moved
+    in the page sends min + k·step in floating point (0.9000000000000001); rounded to 12 significant digits it is
+    the value its readout shows (0.9). A value set from Python (0.05 on the log slider) stays as it is. What the
+    controls give a run and what Export writes."""
+    return float(f"{float(slider.value if value is None else value):.12g}")
+
+
 def _wide() -> W.Layout:
     return W.Layout(width="310px")          # a Layout each: hiding one widget must not hide its siblings
 
@@ -85,14 +93,15 @@ class Controls(ModelControls):
         self.init = self._w(W.Dropdown(options=list(INITS), value="torch default", description="init",
                                        style=s, layout=_wide()), "init", reset)
         losses = ["MSE", "cross-entropy"] if fw is None else list(fw.losses)
-        self.loss = self._w(W.ToggleButtons(options=losses, value=losses[0], style={"button_width": "100px"}),
-                            "loss", reset)
+        self.loss = self._w(W.ToggleButtons(options=losses, value=losses[0], description="loss", style={
+            "button_width": "100px", "description_width": "90px"}), "loss", reset)
         self.standardize = self._w(W.Checkbox(True, description="standardise inputs", indent=False), "standardize",
                                    reset)
         self.optimizer = self._w(W.Dropdown(options=OPTIMIZERS if fw is None else OPTIMIZERS[:2], value="Momentum",
                                             description="optimizer", style=s, layout=_wide()), "optimizer", reset)
         self.lr = self._w(W.FloatLogSlider(0.1, base=10, min=-4, max=1, step=0.1, description="learning rate",
-                                           readout_format=".4g", style=s, layout=_wide()), "lr", self._on_lr)
+                                           readout_format=".4", style=s, layout=_wide()),   # d3 ~.4g: 0.01, 0.1259
+                            "lr", self._on_lr)
         self.momentum = self._w(W.FloatSlider(0.9, min=0.0, max=0.99, step=0.01, description="momentum",
                                               style=s, layout=_wide()), "momentum", self._on_momentum)
         self.batch = self._w(W.SelectionSlider(options=BATCHES, value=100, description="batch size", style=s,
@@ -119,7 +128,8 @@ class Controls(ModelControls):
         self.image = W.Image(format="png", layout=W.Layout(width="100%", max_width="688px")) \
             if self.canvas == "image" else None
         self.log = self._w(W.Output(layout=W.Layout(max_height="160px", overflow="auto")), "log")
-        self.export_button = self._w(W.Button(description="Export code and weights", icon="download"), "export")
+        self.export_button = self._w(W.Button(description="Export code and weights", icon="download",
+                                              layout=W.Layout(width="auto")), "export")    # the whole label
         self.export_button.on_click(self._on_export)
         self.code = self._w(W.Textarea(layout=W.Layout(width="100%", height="240px")), "code")
         self.download = self._w(W.HTML(), "download")
@@ -170,8 +180,8 @@ class Controls(ModelControls):
         return (len(self.feature_names()), *[w.value for w in self.widths[:self.layers.value]], self.n_classes())
 
     def data_spec(self) -> DataSpec:
-        return DataSpec(self.dataset.value, self.points.value, self.noise.value, self.ratio.value, self.seed.value,
-                        self.standardize.value, self.classes.value, self.feature_names())
+        return DataSpec(self.dataset.value, self.points.value, as_shown(self.noise), as_shown(self.ratio),
+                        self.seed.value, self.standardize.value, self.classes.value, self.feature_names())
 
     def _momentum(self) -> float:
         """The momentum the optimizer gets: the slider's for Momentum and Nesterov (which moves the
@@ -179,15 +189,15 @@ class Controls(ModelControls):
         kind = self.optimizer.value
         if kind in ("SGD", "Adam"):
             return 0.0
-        return max(self.momentum.value, NESTEROV_MIN) if kind == "Nesterov" else self.momentum.value
+        return max(as_shown(self.momentum), NESTEROV_MIN) if kind == "Nesterov" else as_shown(self.momentum)
 
     def recipe(self) -> Recipe:
         """The controls' model, init, loss and optimizer as a Recipe (the one builder from names)."""
         scheme, scale = INITS[self.init.value]
         kind = self.optimizer.value
-        return Recipe(tuple(self.sizes), ACTIVATIONS[self.activation.value], dropout=self.dropout.value,
+        return Recipe(tuple(self.sizes), ACTIVATIONS[self.activation.value], dropout=as_shown(self.dropout),
                       init=scheme, init_scale=scale, loss="mse" if self.loss.value == "MSE" else "ce",
-                      optimizer="adam" if kind == "Adam" else "sgd", lr=self.lr.value, momentum=self._momentum(),
+                      optimizer="adam" if kind == "Adam" else "sgd", lr=as_shown(self.lr), momentum=self._momentum(),
                       nesterov=kind == "Nesterov", seed=self.seed.value, **self.training_fields())
 
     def notes_for(self, run: Any) -> str:

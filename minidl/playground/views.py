@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 import warnings
 from typing import Any
 
@@ -36,6 +37,7 @@ from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 from PIL import Image
 
 from ..tools.viz import STYLE
@@ -102,19 +104,21 @@ class Views:
         self.test_pts = [markers("^", c) for c in range(MAX_CLASSES)]
         self.mistakes = ax.plot([], [], "o", ms=6.5, mfc="none", mec=STYLE["mistakes"], mew=0.9)[0]
         ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="$x_1$", ylabel="$x_2$")
-        ax.set_title("decision boundary", fontsize=10)
+        ax.set_title("decision boundary  (○ ringed: misclassified)", fontsize=10)
 
         for axis, name in ((self.ax_loss, "loss"), (self.ax_error, "error %")):
             axis.set_ylabel(name)
             axis.yaxis.set_label_coords(-0.16, 0.5)     # fixed: it must not move when its panel is redrawn
             axis.grid(alpha=0.3)
         self.ax_loss.set_yscale("log")
+        self.ax_loss.yaxis.set_minor_formatter(NullFormatter())    # one decade: no 6e-1 labels over "loss"
         self.ax_error.set_xlabel("epoch")
         self.loss_lines = [self.ax_loss.plot([], [], color=STYLE[k], label=k)[0] for k in ("train", "test")]
         self.error_lines = [self.ax_error.plot([], [], color=STYLE[k], label=k)[0] for k in ("train", "test")]
         self.ax_loss.legend(loc="upper right", fontsize=8)
-        self.diverged_text = self.ax_loss.text(0.02, 0.05, "", transform=self.ax_loss.transAxes,
-                                               color=STYLE["diverged"], fontsize=9)
+        self.diverged_text = self.ax_loss.text(0.02, 0.05, "", transform=self.ax_loss.transAxes, va="bottom",
+                                               color=STYLE["diverged"], fontsize=9, linespacing=1.1,
+                                               bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none"})
 
         self.bars = list(self.ax_grad.bar(range(1, n_linear + 1), np.ones(n_linear), color="#56B4E9"))
         self.ax_grad.set_yscale("log")
@@ -154,7 +158,7 @@ class Views:
         self.loss_lines[1].set_data(e[:len(frame.test_loss)], frame.test_loss)
         self.error_lines[0].set_data(e, 100 * frame.train_error)
         self.error_lines[1].set_data(e[:len(frame.test_error)], 100 * frame.test_error)
-        self.diverged_text.set_text(frame.note)
+        self.diverged_text.set_text(self._wrap(frame.note))
 
         norms = frame.gradient_norms
         for bar, norm in zip(self.bars, norms, strict=False):
@@ -173,6 +177,11 @@ class Views:
         self.ax_loss.set_ylim(*loss)
         self.ax_error.set_ylim(0, percent)
         self.ax_grad.set_ylim(*grad)
+
+    def _wrap(self, note: str) -> str:
+        """``note`` in lines that fit the loss plot's width (9-pt characters average about 0.6 em)."""
+        chars = self.ax_loss.bbox.width / (0.6 * 9 * self.fig.dpi / 72) - 2
+        return textwrap.fill(note, width=max(int(chars), 20))
 
     def draw(self, live: bool = False) -> None:
         """Render the Figure: restore the background and draw the moving artists, or draw it all when
@@ -285,6 +294,11 @@ def _ipympl_canvas() -> Any:
     before the page has connected (the data URL stored whole, as ipympl 0.10 does not, and encoded
     fast: zlib level 1), except frames drawn while training, which the next one replaces. Its diff
     frames (what a connected page receives) are encoded at zlib level 1 too.
+
+    A frame drawn while not training (Step, Pause, a divergence, Reset) goes whole, not as a diff: the page
+    decodes frames asynchronously and drops one when the next arrives first (two frames a few ms apart: the
+    last live frame and the one on a divergence), and every later diff would then leave that frame's pixels
+    stale (the old run's axes and bars after a Reset). The whole frame repaints every pixel.
     """
     global _CANVAS
     if _CANVAS is None:
@@ -299,7 +313,7 @@ def _ipympl_canvas() -> Any:
                 if not self._png_is_old or (self.syncing_data_url and self.live):
                     return None
                 buff = np.asarray(self.get_renderer().buffer_rgba()).view(np.uint32).squeeze(2)
-                if self._force_full or buff.shape != self._last_buff.shape or \
+                if self._force_full or not self.live or buff.shape != self._last_buff.shape or \
                         (buff.view(np.uint8).reshape(*buff.shape, 4)[:, :, 3] != 255).any():
                     self.set_image_mode("full")
                     output = buff

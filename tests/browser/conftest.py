@@ -21,6 +21,7 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 ARTIFACTS = ROOT / "tests" / "artifacts"
+ETC = ROOT / "etc" / "jupyter"                # the app page's Voilà template and settings
 TOKEN = "minidl-test-token"          # test_playground_browser.py uses the same
 
 
@@ -46,7 +47,7 @@ def _stop(proc):
             proc.wait(timeout=10)
 
 
-def _serve(tmp, args, ready_path, notebooks, any_http_status=False, timeout=120):
+def _serve(tmp, args, ready_path, notebooks, any_http_status=False, timeout=120, env=None):
     root = tmp / "root"
     root.mkdir()
     for nb in notebooks:                          # serve copies: the server may autosave
@@ -60,7 +61,7 @@ def _serve(tmp, args, ready_path, notebooks, any_http_status=False, timeout=120)
         f.write_text(json.dumps(value))
     env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(tmp / "settings"),
            "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "workspaces"), "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
-           "IPYTHONDIR": str(tmp / "ipython"), "JUPYTER_PLATFORM_DIRS": "1"}
+           "IPYTHONDIR": str(tmp / "ipython"), "JUPYTER_PLATFORM_DIRS": "1", **(env or {})}
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp / "server.log"
@@ -103,9 +104,25 @@ def lab_server(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def voila_server(tmp_path_factory):
-    args = ["voila", "10_playground.ipynb", "--Voila.ip=127.0.0.1", f"--token={TOKEN}"]
-    proc, base = _serve(tmp_path_factory.mktemp("voila"), args, "/voila/static/", ["10_playground.ipynb"],
-                        any_http_status=True)
+    """The app page, as `make playground` serves it: notebooks/playground.ipynb with the minidl template
+    (etc/jupyter/voila/templates/minidl: no stylesheet from a CDN), found through JUPYTER_PATH, and the settings
+    of etc/jupyter/voila.json (only the widget extensions the app uses), found through JUPYTER_CONFIG_PATH."""
+    args = ["voila", "playground.ipynb", "--Voila.ip=127.0.0.1", f"--token={TOKEN}"]
+    proc, base = _serve(tmp_path_factory.mktemp("voila"), args, "/voila/static/", ["playground.ipynb"],
+                        any_http_status=True, env={"JUPYTER_PATH": str(ETC), "JUPYTER_CONFIG_PATH": str(ETC)})
+    yield base
+    _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def voila_server_without_ipympl(tmp_path_factory):
+    """The app page in a Voilà that lacks ipympl's front end (jupyter-matplotlib left out of the extensions it
+    loads), as on a server where only the Python package is installed: the app must switch to images."""
+    allow = json.dumps(["@voila-dashboards/widgets-manager8", "@jupyter-widgets/jupyterlab-manager", "ipyevents"])
+    args = ["voila", "playground.ipynb", "--Voila.ip=127.0.0.1", f"--token={TOKEN}",
+            f"--VoilaConfiguration.extension_allowlist={allow}"]
+    proc, base = _serve(tmp_path_factory.mktemp("voila-no-ipympl"), args, "/voila/static/", ["playground.ipynb"],
+                        any_http_status=True, env={"JUPYTER_PATH": str(ETC), "JUPYTER_CONFIG_PATH": str(ETC)})
     yield base
     _stop(proc)
 

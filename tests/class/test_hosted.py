@@ -108,7 +108,7 @@ def test_the_badges_open_colab_first_binder_second_and_the_playground_in_voila()
     assert links == [
         f"https://colab.research.google.com/github/{owner_name}/blob/main/notebooks/10_playground.ipynb",
         f"https://mybinder.org/v2/gh/{owner_name}/HEAD?labpath=notebooks/10_playground.ipynb",
-        f"https://mybinder.org/v2/gh/{owner_name}/HEAD?urlpath=voila/render/notebooks/10_playground.ipynb",
+        f"https://mybinder.org/v2/gh/{owner_name}/HEAD?urlpath=voila/render/notebooks/playground.ipynb",
     ], line
     assert "voila" not in hosted_cell.badges("00_welcome.ipynb")
 

@@ -355,3 +355,94 @@ def test_the_speed_is_shown_while_training(app):
     label = run(scenario())
     assert re.search(r"epoch \d+</b></span>&ensp;\d+ epochs/s", label), label
     assert "epochs/s" not in app.epoch_label.value                 # paused: no rate
+
+
+def test_a_new_run_clears_the_export_and_restarts_the_curves_axes():
+    """After Reset (or a divergence, then Reset) nothing of the old run shows: the Export box is empty
+    and the epoch axis starts again at 10."""
+    app = Playground(canvas="image")
+    for _ in range(25):
+        app.step()
+    app.redraw()
+    app.export_button.click()
+    assert "epochs=25" in app.code.value and "epoch 25" in app.download.value
+    assert app.views.ax_error.get_xlim()[1] == 50.5
+    app.optimizer.value = "SGD"                                    # a new run, too
+    app.lr.value = 10.0
+    while app.step():
+        pass
+    app.redraw()
+    assert app.message.startswith("diverged")
+    app.export_button.click()
+    app.reset_button.click()
+    assert app.epoch == 0 and app.code.value == "" and app.download.value == ""
+    assert app.views.ax_error.get_xlim() == (0.5, 10.5) and app.views.ax_loss.get_xlim() == (0.5, 10.5)
+
+
+def test_a_slow_redraw_leaves_more_of_the_time_to_training():
+    """A frame that takes 0.1 s (a loaded machine): the next starts 0.25 s after it (4 frames a second, drawing
+    40% of the time), not 0.2 s (fps 5: half). Time is faked: the clock moves 1 ms a read, 0.1 s a frame."""
+    app = Playground(canvas="image")
+    clock = {"t": app._last_draw}                 # the first frame was drawn on the real clock
+
+    def tick():
+        clock["t"] += 0.001
+        return clock["t"]
+    app.clock = tick
+    starts, png = [], app.views.png
+
+    def slow_png():
+        starts.append(clock["t"])
+        clock["t"] += 0.1
+        return png()
+    app.views.png = slow_png
+
+    async def scenario():
+        app.start()
+        loop = asyncio.get_running_loop()
+        end = loop.time() + 60
+        while len(starts) < 4 and loop.time() < end:
+            await asyncio.sleep(0.01)
+        app.pause()
+        await until_idle(app)
+    run(scenario())
+    gaps = [b - a for a, b in zip(starts[:3], starts[1:4], strict=True)]
+    assert len(gaps) == 3 and min(gaps) >= 0.25, gaps
+
+
+def test_a_page_that_shows_the_app_but_not_the_ipympl_canvas_gets_the_image_canvas():
+    """No jupyter-matplotlib in the page's JupyterLab or Voilà: the page counts a view of Play but never
+    initializes the canvas; after the delay the figure is an Image in its place, and the app trains and draws."""
+    from minidl.playground import fallback
+
+    async def scenario():
+        app = Playground(canvas="ipympl")
+        fallback.watch(app, delay=0.05)                # (the app watches with 3 s)
+        old = app.views.fig.canvas
+        app.play._view_count = 1                       # what the page sends when it shows the button
+        await asyncio.sleep(0.3)
+        return app, old
+    app, old = run(scenario())
+    assert app.canvas == "image" and app.image is not None and "pg-boundary" in app.image._dom_classes
+    boxes, found = [app.widget], []
+    while boxes:
+        box = boxes.pop()
+        found += [c for c in getattr(box, "children", ()) if c is app.image or c is old]
+        boxes.extend(getattr(box, "children", ()))
+    assert found == [app.image]                        # in the canvas's place, the canvas gone
+    app.step_button.click()
+    assert app.epoch == 1 and app.image.value[:8] == b"\x89PNG\r\n\x1a\n" and "images instead" in app.status.value
+
+
+def test_a_page_that_shows_the_ipympl_canvas_keeps_it():
+    from minidl.playground import fallback
+
+    async def scenario():
+        app = Playground(canvas="ipympl")
+        fallback.watch(app, delay=0.05)
+        app.views.fig.canvas.syncing_data_url = False  # ipympl's front end drew it ("initialized")
+        app.play._view_count = 1
+        await asyncio.sleep(0.3)
+        return app
+    app = run(scenario())
+    assert app.canvas == "ipympl" and app.image is None

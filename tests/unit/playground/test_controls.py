@@ -168,3 +168,35 @@ def test_a_learners_sgd_gets_the_momentum_from_zero_live():
     assert app.optim.momentum == 0.0 and app.momentum.disabled
     app.momentum.value = 0.5
     assert app.optim.momentum == 0.0
+
+
+def test_the_browsers_float_noise_never_reaches_the_run_or_the_export():
+    """A slider moved in the browser sends min + k·step in floating point (0.9000000000000001): the run and
+    Export get the value on the slider's grid, as its readout shows it."""
+    app = Playground(canvas="image")
+    app.noise.value = 0.30000000000000004
+    app.ratio.value = 0.30000000000000004
+    app.dropout.value = 0.15000000000000002
+    app.momentum.value = 0.9000000000000001
+    app.lr.value = 10 ** (-2 + 1e-15)
+    assert app.data_spec().noise == 0.3 and app.data_spec().test_fraction == 0.3
+    assert app.recipe().dropout == 0.15 and app.recipe().momentum == 0.9 and app.recipe().lr == 0.01
+    assert app.optim.param_groups[0]["momentum"] == 0.9 and app.optim.lr == 0.01     # set live, too
+    code = app.export_code()
+    assert "momentum=0.9," in code and "noise=0.3," in code and "lr=0.01," in code, code
+    assert "00000" not in code, code
+
+
+def test_as_shown_drops_the_float_noise_and_nothing_else():
+    import ipywidgets as W
+
+    from minidl.playground.controls import as_shown
+    log = W.FloatLogSlider(0.1, base=10, min=-4, max=1, step=0.1)
+    assert as_shown(log, 0.010000000000000002) == 0.01 and as_shown(log, 0.05) == 0.05      # off the grid: as set
+    assert as_shown(log, 10 ** 0.3) == pytest.approx(10 ** 0.3, rel=1e-12)
+    linear = W.FloatSlider(0.5, min=0.1, max=0.9, step=0.05)
+    assert as_shown(linear, 0.35000000000000003) == 0.35 and as_shown(linear) == 0.5
+
+
+def test_the_loss_toggle_says_it_is_the_loss():
+    assert Playground(canvas="image").loss.description == "loss"

@@ -1,10 +1,15 @@
 """Views draw a Frame (playground.state): moving artists blitted over a kept background."""
 
+import dataclasses
+import pathlib
+
 import numpy as np
 import pytest
 
 from minidl.playground.state import GRID, UNIT_GRID, Frame
 from minidl.playground.views import Views
+
+ARTIFACTS = pathlib.Path(__file__).resolve().parents[2] / "artifacts"
 
 
 def frame(epochs=5, p=None, norms=(0.1, 0.2, 0.05), units=2, note=""):
@@ -101,3 +106,51 @@ def test_k_classes_are_painted_in_their_colours_with_a_line_where_the_arg_max_ch
         col = int(ax.x0 + (c + 0.5) / k * ax.width)
         expected = class_image(p)[GRID // 2, int((c + 0.5) / k * GRID)]
         assert np.abs(row[col - 3:col + 4].astype(float) / 255 - expected).max(axis=1).min() < 0.03
+
+
+@pytest.mark.parametrize("canvas", ["image", "ipympl"])
+def test_a_long_divergence_note_is_wrapped_whole_inside_the_loss_plot(canvas):
+    note = ("diverged at epoch 488 — lower the learning rate (lr=10) or the momentum, or use Adam, "
+            "then Play again or Reset")
+    views = Views(3, canvas=canvas)
+    views.update(frame(note=note))
+    png = views.png() if canvas == "image" else views.draw()
+    text = views.diverged_text
+    assert text.get_text().replace("\n", " ") == note                  # every word, in lines
+    inside = text.get_window_extent(views.fig.canvas.get_renderer())
+    box = views.ax_loss.bbox
+    assert box.x0 <= inside.x0 and inside.x1 <= box.x1 and box.y0 <= inside.y0 and inside.y1 <= box.y1, \
+        (inside, box)
+    if canvas == "image":                                                 # to look at
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        (ARTIFACTS / "views-divergence-note.png").write_bytes(png)
+
+
+def test_the_rings_are_explained_on_the_picture():
+    views = Views(2, canvas="image")
+    assert "ringed: misclassified" in views.ax_boundary.get_title()
+
+
+def test_ipympl_sends_a_frame_drawn_while_not_training_whole():
+    """The page may drop a diff frame that arrives while it still decodes the one before; a frame drawn while
+    not training (Step, Pause, divergence, Reset) is sent whole, so no stale pixels outlive it."""
+    views = Views(3, canvas="ipympl")
+    canvas = views.fig.canvas
+    canvas.syncing_data_url = False                       # a page has connected
+    sent = []
+    canvas.send = lambda content, buffers=None: sent.append(canvas._current_image_mode) if buffers else None
+    modes = []
+    for epochs, live in ((5, False), (6, True), (7, True), (8, False)):
+        views.update(frame(epochs, p=np.full((GRID, GRID), epochs / 10)))
+        views.draw(live=live)
+        modes.append(sent[-1])
+    assert modes == ["full", "diff", "diff", "full"]
+
+
+def test_the_loss_axis_labels_decades_only():
+    views = Views(2, canvas="image")
+    f = frame()
+    views.update(dataclasses.replace(f, train_loss=0.5 * f.train_loss, test_loss=0.5 * f.test_loss))   # 0.1 to 1
+    views.png()
+    minor = [t.get_text() for t in views.ax_loss.yaxis.get_minorticklabels() if t.get_visible()]
+    assert all(text == "" for text in minor), minor
