@@ -167,9 +167,11 @@ class Run:
         if stop is not None:
             def loop(step: Any, size: int, n: int, callbacks: list) -> History:
                 return self.loop(step, size, n, [*callbacks, lambda _e, h, _m: "stop" if stop(h) else None])
+        live = self.hyperparameters()
         self.slicer.train(loop, self.training_step(), batch_size, count, until)
         if self.history.diverged is None:         # run() clears it when it starts, sets it on a divergence
             return None
+        self.set_hyperparameters(live)            # the epoch's snapshot was taken before the sliders last moved
         return (f"diverged at epoch {self.epoch + 1} — lower the learning rate (lr={self.lr:.3g}){self.advice}, "
                 f"then Play again or Reset")
 
@@ -185,6 +187,17 @@ class Run:
 
     # -- what the subclass provides ---------------------------------------------------------------
     dtype = torch.float32
+
+    def hyperparameters(self) -> Any:
+        """The optimizer's settings now (lr, momentum, L1, L2, as the sliders set them live), or None.
+
+        A divergence restores the snapshot taken when the epoch started, which may be older than a
+        slider moved mid-epoch (a slice ends inside an epoch, Pause, the slider, Play): train() puts
+        these back after it, so the optimizer goes on with what the controls show."""
+        return None
+
+    def set_hyperparameters(self, settings: Any) -> None:
+        """Put back what hyperparameters() returned."""
     advice = ""                # added to the divergence message
 
     def use_train(self, x: torch.Tensor, y: torch.Tensor) -> None:
@@ -304,6 +317,13 @@ class MinidlRun(Run):
     def lr(self) -> float:
         """The lr in force (the schedule's for this epoch)."""
         return float(self.optim.lr)
+
+    def hyperparameters(self) -> list[dict[str, Any]]:
+        return [{k: v for k, v in g.items() if k != "params"} for g in self.optim.param_groups]
+
+    def set_hyperparameters(self, settings: list[dict[str, Any]]) -> None:
+        for group, kept in zip(self.optim.param_groups, settings, strict=True):
+            group.update(kept)
 
     @property
     def base_lr(self) -> float:

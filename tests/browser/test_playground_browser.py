@@ -36,7 +36,18 @@ def frame(page):
     return page.evaluate(FRAME_JS)
 
 
+def restore(base, nb):
+    """Put the committed notebook back on the server (the servers live for the session; a test that added a
+    cell to its copy, which JupyterLab autosaves, must not leave a second app for the next test)."""
+    content = json.loads((pathlib.Path(__file__).resolve().parents[2] / "notebooks" / nb).read_text())
+    body = json.dumps({"type": "notebook", "format": "json", "content": content}).encode()
+    request = urllib.request.Request(f"{base}/api/contents/{nb}?token={TOKEN}", data=body, method="PUT",
+                                     headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(request).close()
+
+
 def lab_run_all(page, base, nb, shot):
+    restore(base, nb)
     page.goto(f"{base}/lab/tree/{nb}?token={TOKEN}&reset")
     expect(page.locator("#jp-main-statusbar")).to_contain_text(re.compile(r"\(ipykernel\) \| Idle"),
                                                                timeout=120_000)

@@ -446,3 +446,17 @@ def test_a_page_that_shows_the_ipympl_canvas_keeps_it():
         return app
     app = run(scenario())
     assert app.canvas == "ipympl" and app.image is None
+
+
+def test_a_divergence_after_a_mid_epoch_lr_change_keeps_the_sliders_lr(app):
+    """Seen in Voilà: Pause inside an epoch, lr slider to 10, Play: the divergence restored the epoch's snapshot,
+    taken before the slider moved, so the optimizer went back to lr 0.126 while the slider showed 10."""
+    app.batch.value = 1                                   # 500 steps an epoch: a short slice ends inside it
+    app.step(until=app.clock() + 0.005)
+    assert app.run.slicer.epoch is not None, "the slice did not end inside the epoch"
+    app.lr.value = 10.0
+    for _ in range(5):
+        if not app.step():
+            break
+    assert "diverged" in app.message and "(lr=10)" in app.message, app.message
+    assert app.optim.lr == 10.0 and app.optim.param_groups[0]["momentum"] == 0.9
