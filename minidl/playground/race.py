@@ -178,16 +178,18 @@ class Race(Foldable):
         self._buttons()
 
     def pause(self) -> None:
-        """Stop the race's task now (it trains nothing more) and draw where the racers are."""
-        if self._stop():
-            self.draw()
+        """Stop the race's task now (it trains nothing more) and draw where the racers are, then show
+        "Start race": the page gets the final numbers before the button says the race has stopped."""
+        self._stop(draw=True)
 
-    def _stop(self) -> bool:
-        """Cancel the race's task (True if there was one)."""
+    def _stop(self, draw: bool = False) -> bool:
+        """Cancel the race's task (True if there was one); ``draw``: draw the racers first if it ran."""
         self.running = False
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
+            if draw:
+                self.draw()
         self._buttons()
         return task is not None
 
