@@ -79,6 +79,10 @@ def test_200_random_changes_of_every_control_leave_one_task_and_a_consistent_run
             if not app.running and rng.random() < 0.3:
                 app.play.click()
             name, widget = rng.choice(controls(app))
+            if k % 20 == 0 and app.race is not None:            # the collisions that matter, for sure:
+                name, widget = "pg-race-start", app.race.start_button   # the race while the app trains,
+            elif k % 20 == 1:
+                name, widget = "pg-play", app.play                # Play while the race runs
             if widget.disabled:
                 continue
             hammered.add(name)
