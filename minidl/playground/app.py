@@ -22,10 +22,15 @@ stays, training goes on as before, the control goes back to its old value and th
 why in one line. Uploads are capped at the points slider's maximum. The app leaves the kernel's
 torch settings (threads, default dtype, grad mode, global RNG) as it found them (settings.py).
 
-Files, one idea each: app.py (the training task and the callbacks), controls.py (the widgets),
-run.py (data, network, History: what trains), learner.py (a learner's own classes:
+Files, one idea each: app.py (the training task and the callbacks), controls.py (the widgets) and
+model_controls.py (classes, input features, L1/L2, schedule, stop), run.py (data, network, History:
+what trains), slices.py, settings.py, learner.py (a learner's own classes:
 ``Playground(framework=my_framework)``), state.py (the Frame a picture shows), views.py (the
-figure), export.py (code and weights).
+figure), colours.py (k classes' colours), confusion.py (the confusion matrix), export.py (code,
+weights, data CSV), editing.py (clicks edit the data), share.py (the setup string, the URL query),
+fallback.py (images where ipympl cannot draw); the panels under the figure (panels.py,
+sections.py, still.py): diagram.py + diagram_panel.py + diagram_events.py (the network diagram),
+hidden_space.py (the data as a hidden layer sees it), race.py + race_picture.py (optimizers racing).
 """
 
 from __future__ import annotations
