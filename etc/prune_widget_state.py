@@ -3,6 +3,8 @@
 nbconvert --execute saves the state of every widget the kernel ever made, also of widgets that were
 created and closed without being displayed (notebook 10's checker trains headless apps). Only the
 models reachable from a displayed widget (its model_id, then every IPY_MODEL_ reference) are kept.
+A Layout's attributes that hold ipywidgets' default are dropped too (the page fills them in from
+the same defaults): the playground's app has hundreds of Layouts, almost all default.
 """
 
 import json
@@ -28,9 +30,20 @@ def prune(path: str) -> tuple[int, int]:
     before = len(state)
     for m in [m for m in state if m not in keep]:
         del state[m]
+    defaults = _layout_defaults()
+    for model in state.values():
+        if model.get("model_name") == "LayoutModel":
+            s = model["state"]
+            for k in [k for k, v in s.items() if not k.startswith("_") and k in defaults and v == defaults[k]]:
+                del s[k]
     with open(path, "w", encoding="utf-8") as f:
         f.write(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
     return before, len(state)
+
+
+def _layout_defaults() -> dict:
+    import ipywidgets
+    return ipywidgets.Layout().get_state()
 
 
 if __name__ == "__main__":
