@@ -25,9 +25,10 @@ import ipywidgets as W
 from .views import Views
 
 
-def watch(app: Any, delay: float = 3.0) -> None:
+def watch(app: Any, delay: float = 8.0) -> None:
     """Count the page's views of ``app.play`` and of the ipympl canvas; switch to the image canvas if the
-    page shows the app but, ``delay`` seconds later, not the canvas."""
+    page shows the app but, ``delay`` seconds later, not the canvas (8 s: a loaded machine or page can take
+    3 s to draw a canvas it can draw)."""
     if app.canvas != "ipympl":
         return
     app.play._view_count = 0

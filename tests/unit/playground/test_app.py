@@ -417,7 +417,7 @@ def test_a_page_that_shows_the_app_but_not_the_ipympl_canvas_gets_the_image_canv
 
     async def scenario():
         app = Playground(canvas="ipympl")
-        fallback.watch(app, delay=0.05)                # (the app watches with 3 s)
+        fallback.watch(app, delay=0.05)                # (the app watches with 8 s)
         old = app.views.fig.canvas
         app.play._view_count = 1                       # what the page sends when it shows the button
         await asyncio.sleep(0.3)
