@@ -21,7 +21,7 @@ from course.source import is_assignment
 FIXTURE = ROOT / "tests/course/fixtures/build_mini.ipynb"
 # grading ~30 submissions (one loops for TIMEOUT) took 229 s alone and 449 s beside make test's other worker
 pytestmark = pytest.mark.timeout(1500)
-TIMEOUT = 150           # seconds per run; the fixture needs ~10 (idle) to ~20 (load 6), over 60 beside make test's other worker
+TIMEOUT = 150           # seconds per run; ~10 (idle) to ~20 (load 6), over 60 beside make test's other worker
 BUGS = rows_present()
 SABOTAGE = {            # appended to the solution cell of one question: (question, code)
     "adversarial_crash": ("linear", "import os; os._exit(1)"),
