@@ -2,7 +2,6 @@
 
 import asyncio
 import base64
-import concurrent.futures
 import importlib.util
 import io
 import re
@@ -12,6 +11,7 @@ import types
 import numpy as np
 import pytest
 import torch
+from playground_async import run
 
 import minidl as md
 from minidl.playground import Playground
@@ -25,14 +25,6 @@ def app():
     return Playground(canvas="image")
 
 
-def run(coro):
-    """Run a scenario on a fresh event loop in its own thread.
-
-    pytest-playwright's sync API keeps an event loop running in the main thread for the whole
-    session, so a plain ``asyncio.run`` here would fail whenever the browser tests ran first.
-    """
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
 
 
 async def until_idle(app, timeout=10.0):

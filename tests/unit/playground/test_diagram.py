@@ -5,7 +5,6 @@ ipyevents messages (dataX, dataY in the PNG's pixels) on the image canvas.
 """
 
 import asyncio
-import concurrent.futures
 import sys
 import time
 import types
@@ -16,18 +15,13 @@ import pytest
 import torch
 from learner_framework import MSE, SGD, Linear, Module, ReLU, Sequential
 from matplotlib.backend_bases import MouseEvent
+from playground_async import run
 
 from minidl.playground import Playground
 from minidl.playground import diagram as D
 from minidl.playground.controls import MAX_LAYERS
 from minidl.playground.diagram_panel import DiagramPanel
 from minidl.playground.state import UNIT_GRID, unit_grid
-
-
-def run(coro):
-    """On a fresh event loop in its own thread (as test_app.py: the browser tests keep one in this one)."""
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
 
 
 @pytest.fixture

@@ -6,21 +6,15 @@ too; sliders get values across their range, buttons are clicked (Play, Step, Res
 setup), the panels' sections are opened and closed."""
 
 import asyncio
-import concurrent.futures
 import random
 
 import ipywidgets as W
+from playground_async import run
 
 from minidl.framework.layers import Linear
 from minidl.framework.optim import Adam
 from minidl.playground import Playground
 from minidl.playground.controls import as_shown
-
-
-def run(coro):
-    """On a fresh event loop in its own thread (pytest-playwright keeps one running in the main thread)."""
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
 
 LEFT_ALONE = {"pg-upload", "pg-code", "pg-log", "pg-setup"}   # a file dialog; text boxes (tested in test_share)
 

@@ -6,7 +6,6 @@ is tested on classes it did not write. CLASSES leaves out Sigmoid and LogSoftmax
 """
 
 import asyncio
-import concurrent.futures
 import math
 import re
 import sys
@@ -16,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 from learner_framework import MSE, SGD, CrossEntropy, Linear, Module, ReLU, Sequential, Tanh
+from playground_async import run
 
 from minidl.playground import Playground
 from minidl.playground.learner import Framework, LearnerRun
@@ -33,9 +33,6 @@ def mine(monkeypatch):
     return module
 
 
-def run(coro):
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
 
 
 # -- it trains, as minidl would ----------------------------------------------------------------------------

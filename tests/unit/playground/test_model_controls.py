@@ -1,10 +1,10 @@
 """model_controls.py: classes, input features, L1/L2, the schedule and the stop conditions, in the app."""
 
 import asyncio
-import concurrent.futures
 import re
 
 import pytest
+from playground_async import run
 
 from minidl.playground import Playground
 from minidl.playground.model_controls import feature_css
@@ -16,9 +16,6 @@ def app():
     return Playground(canvas="image")
 
 
-def run(coro):
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
 
 
 async def play_until_idle(app, timeout=60.0):

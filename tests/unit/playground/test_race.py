@@ -5,32 +5,18 @@ the same), so a slice of 5 ms is a handful of batches and epochs are cut in the 
 """
 
 import asyncio
-import concurrent.futures
 import random
 import re
 
 import numpy as np
 import pytest
 import torch
+from playground_async import FakeClock, run
 
 import minidl as md
 from minidl.playground import Playground
 from minidl.playground.race import DEFAULTS, racer_recipe
 from minidl.training.models import Recipe, build
-
-
-def run(coro):
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
-class FakeClock:
-    def __init__(self, tick=0.001):
-        self.t, self.tick = 0.0, tick
-
-    def __call__(self):
-        self.t += self.tick
-        return self.t
 
 
 @pytest.fixture

@@ -6,18 +6,13 @@ trained (Step, Play, Dropout drawing masks, a reset that seeds, an upload, an ex
 """
 
 import asyncio
-import concurrent.futures
 
 import matplotlib
 import pytest
 import torch
+from playground_async import run
 
 from minidl.playground import Playground
-
-
-def run(coro):
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
 
 
 def kernel():

@@ -5,26 +5,12 @@ batch, so "a slice of 30 ms" is "at most 31 batches". Nothing here measures real
 """
 
 import asyncio
-import concurrent.futures
 import math
 
 import torch
+from playground_async import FakeClock, run
 
 from minidl.playground import Playground
-
-
-def run(coro):
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
-class FakeClock:
-    def __init__(self, tick=0.001):
-        self.t, self.tick = 0.0, tick
-
-    def __call__(self):
-        self.t += self.tick
-        return self.t
 
 
 def big_app(**controls):

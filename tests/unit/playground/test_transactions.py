@@ -7,19 +7,14 @@ and a one-line message saying why.
 """
 
 import asyncio
-import concurrent.futures
 import re
 
 import pytest
 import torch
+from playground_async import run
 
 from minidl.playground import Playground
 from minidl.playground import run as run_module
-
-
-def run(coro):
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
 
 
 def csv_rows(n):
