@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/playground_speed.py [--seconds 10] [--canvas image ipympl] [--step compiled readable]
     .venv/bin/python benchmarks/playground_speed.py --presets [--seconds 5] [--profile]
+    .venv/bin/python benchmarks/playground_speed.py --pieces [--seconds 5]
 
 Presses Play on ``Playground(canvas=...)`` (disk, 2-25-25-25-2, batch 100, MSE, SGD momentum) with
 the step toggle on "compiled" (fit's default) or "readable", lets it train for the given time on an
@@ -18,6 +19,10 @@ a kept background).
 the time goes: per redraw, the ms spent capturing the Frame (the model over the grids), updating the
 artists and drawing; the rest of the wall time is training. (The divergence preset pauses at once and
 measures nothing; the spiral preset is the issue's 26-58 epochs/s in Voilà.)
+
+``--pieces``: the CPU ms of every callback the event loop runs while training (a training slice, one piece of
+a redraw, a panel's piece): the longest time the kernel is busy before it can handle a click, with the network
+diagram closed and open, for the default network and 8 hidden layers of 16 units.
 
 Without a browser, ipympl keeps the last frame as a PNG data URL (its fallback for a page that has
 not connected yet); the playground encodes it only for the frame drawn on Pause.
@@ -58,9 +63,21 @@ def apply(app: Playground, preset: dict) -> None:
 def timed(app: Playground, times: dict[str, float]) -> None:
     """Wrap the app's capture, update and draw to add up their seconds in ``times``."""
     views = app.views
-    parts = [(app, "frame", "capture"), (views, "update", "update"), (views, "draw", "draw"), (views, "png", "draw")]
+    parts = [(app, "frame", "capture"), (views, "update", "update"), (views, "send", "draw"), (views, "encode", "draw")]
     if views.canvas == "ipympl":
         parts.append((views.fig.canvas, "get_diff_image", "encode"))         # inside draw: the frame for the page
+    render_steps = views.render_steps
+
+    def timed_steps(*args, **kwargs):                  # a generator: its pieces timed one by one
+        pieces = render_steps(*args, **kwargs)
+        while True:
+            start = time.process_time()
+            piece = next(pieces, StopIteration)
+            times["draw"] = times.get("draw", 0.0) + time.process_time() - start
+            if piece is StopIteration:
+                return
+            yield
+    views.render_steps = timed_steps
     for owner, name, key in parts:
         original = getattr(owner, name)
 
@@ -73,17 +90,50 @@ def timed(app: Playground, times: dict[str, float]) -> None:
         setattr(owner, name, wrapper)
 
 
+class Pieces:
+    """The CPU time of every callback the asyncio loop runs (a training slice, a piece of a redraw, a
+    widget message): how long the kernel is busy between two chances to handle a click."""
+
+    def __init__(self) -> None:
+        self.ms: list[float] = []
+
+    def __enter__(self) -> Pieces:
+        self.original = run_callback = asyncio.events.Handle._run
+
+        def timed_run(handle: asyncio.events.Handle) -> None:
+            start = time.process_time()
+            run_callback(handle)
+            self.ms.append(1000 * (time.process_time() - start))
+        asyncio.events.Handle._run = timed_run
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.events.Handle._run = self.original
+
+    def summary(self) -> dict[str, float]:
+        busy = sorted(m for m in self.ms if m >= 1.0)        # skip the loop's idle wake-ups
+        if not busy:
+            return {"pieces": 0, "p50": 0.0, "p95": 0.0, "max": 0.0}
+        return {"pieces": len(busy), "p50": busy[len(busy) // 2], "p95": busy[int(0.95 * (len(busy) - 1))],
+                "max": busy[-1]}
+
+
 async def measure(canvas: str, step: str, seconds: float, preset: dict | None = None,
-                  page: bool = False) -> dict[str, float]:
-    """page: as if a browser had connected to the ipympl canvas (every frame's diff PNG encoded, sent nowhere)."""
+                  page: bool = False, diagram: bool = False) -> dict[str, float]:
+    """page: as if a browser had connected to the ipympl canvas (every frame's diff PNG encoded, sent nowhere).
+    diagram: with the network diagram's section open."""
     app = Playground(canvas=canvas)
     app.step_kind.value = step
     apply(app, preset or {})
     if page and canvas == "ipympl":
-        app.views.fig.canvas.syncing_data_url = False
-        app.views.fig.canvas.send = lambda *args, **kwargs: None
+        for fig in (app.views.fig, app.diagram.fig):
+            fig.canvas.syncing_data_url = False
+            fig.canvas.send = lambda *args, **kwargs: None
+    if diagram:
+        app.diagram.show(True)
     times: dict[str, float] = {}
     timed(app, times)
+    pieces = Pieces().__enter__()
     epochs, redraws, full, panels = app.epoch, app.redraws, app.views.full_draws, app.views.panel_draws
     start, cpu = time.perf_counter(), time.process_time()
     app.play.click()
@@ -92,12 +142,14 @@ async def measure(canvas: str, step: str, seconds: float, preset: dict | None = 
     while app._task is not None:
         await asyncio.sleep(0.005)
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    pieces.__exit__()
     n, drawing = max(app.redraws - redraws, 1), sum(v for k, v in times.items() if k != "encode")
     return {"epochs/s": (app.epoch - epochs) / elapsed, "epochs/cpu-s": (app.epoch - epochs) / cpu,
             "redraws/s": (app.redraws - redraws) / elapsed, "full draws": app.views.full_draws - full,
             "panel draws": app.views.panel_draws - panels,
             "test error": 100 * app.history.test_error[-1],
             "ms/epoch": 1000 * (cpu - drawing) / max(app.epoch - epochs, 1),     # CPU: training and the loop
+            **{f"piece {k}": v for k, v in pieces.summary().items()},
             **{f"ms {k}": 1000 * v / n for k, v in times.items()}}
 
 
@@ -108,7 +160,7 @@ def presets(seconds: float, profile: bool) -> None:
     print(f"notebook 10's presets, ipympl canvas as with a page connected, compiled step, {seconds:g} s of Play each; "
           f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())} on {os.cpu_count()} cores")
     print(f"{'preset':<28} {'epochs/s':>9} {'epochs/cpu-s':>13} {'redraws/s':>10} {'ms/epoch':>9} {'ms capture':>11} "
-          f"{'ms update':>10} {'ms draw':>8} {'(encode)':>9} {'bound':>7}")
+          f"{'ms update':>10} {'ms draw':>8} {'(encode)':>9} {'bound':>7} {'piece p95':>10} {'max':>6}")
     for name, preset in PRESETS.items():
         if profile:
             import cProfile
@@ -120,10 +172,30 @@ def presets(seconds: float, profile: bool) -> None:
         bound = (1000 - 5 * redraw) / r["ms/epoch"]
         print(f"{name:<28} {r['epochs/s']:9.1f} {r['epochs/cpu-s']:13.1f} {r['redraws/s']:10.2f} {r['ms/epoch']:9.2f} "
               f"{r.get('ms capture', 0):11.1f} {r.get('ms update', 0):10.1f} {r.get('ms draw', 0):8.1f} "
-              f"{r.get('ms encode', 0):9.1f} {bound:7.0f}")
+              f"{r.get('ms encode', 0):9.1f} {bound:7.0f} {r['piece p95']:10.1f} {r['piece max']:6.1f}")
         if profile:
             profiler.disable()
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(18)
+
+
+DEEP = {"layers": 8, "widths": [16] * 8}                 # the diagram's largest readable network
+
+
+def pieces(seconds: float) -> None:
+    """The longest the kernel stays busy between two chances to handle a click, with the network diagram
+    closed and open: CPU ms of each callback the loop runs (training slices, redraw pieces), p50/p95/max."""
+    print(f"pieces of work between two turns of the event loop (CPU ms), {seconds:g} s of Play each, compiled step, "
+          f"a page connected; load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())} "
+          f"on {os.cpu_count()} cores")
+    print(f"{'canvas':<8} {'network':<22} {'diagram':<8} {'epochs/s':>9} {'redraws/s':>10} {'pieces':>7} "
+          f"{'p50':>6} {'p95':>6} {'max':>6}")
+    for canvas in ("ipympl", "image"):
+        for network, preset in (("2-25-25-25-2 (default)", {}), ("8 x 16 hidden", DEEP)):
+            for diagram in (False, True):
+                r = asyncio.run(measure(canvas, "compiled", seconds, preset, page=True, diagram=diagram))
+                print(f"{canvas:<8} {network:<22} {'open' if diagram else 'closed':<8} {r['epochs/s']:9.1f} "
+                      f"{r['redraws/s']:10.2f} {r['piece pieces']:7.0f} {r['piece p50']:6.1f} {r['piece p95']:6.1f} "
+                      f"{r['piece max']:6.1f}")
 
 
 def main() -> None:
@@ -133,8 +205,13 @@ def main() -> None:
     parser.add_argument("--step", nargs="+", default=["compiled", "readable"], choices=["compiled", "readable"])
     parser.add_argument("--presets", action="store_true", help="a row per preset of notebook 10's things to try")
     parser.add_argument("--profile", action="store_true", help="with --presets: cProfile's top functions per preset")
+    parser.add_argument("--pieces", action="store_true",
+                        help="the longest pieces of work between turns of the event loop, diagram closed and open")
     args = parser.parse_args()
     torch.set_grad_enabled(False)
+    if args.pieces:
+        pieces(args.seconds)
+        return
     if args.presets:
         presets(args.seconds, args.profile)
         return

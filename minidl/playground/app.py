@@ -9,6 +9,8 @@ the *step* toggle; a slice may end inside an epoch, see slices.py), redraws at m
 a second, drawing at most a third of the time while a frame every 0.25 s allows it (half when frames
 are slower still: a loaded machine gets fewer frames, not fewer epochs), and then yields to the
 kernel, so Pause, the learning-rate slider and every other control are handled while it trains.
+A frame is drawn in pieces too (capture and update | render | encode | each open panel's pieces),
+with the kernel's turn between them: a click never waits for more than one piece.
 There is never more than one task: Play while it runs does nothing, Reset cancels it. A control
 that changes the data or the network pauses and resets; the learning rate, the momentum and the
 step apply live, the batch size from the next epoch.
@@ -54,7 +56,7 @@ from .controls import NESTEROV_MIN, Controls, as_shown
 from .diagram_panel import DiagramPanel
 from .hidden_space import HiddenSpace
 from .learner import Framework, LearnerRun
-from .panels import Panel
+from .panels import Panel, Steps, in_turns, run_now
 from .race import Race
 from .run import Data, DataSpec, MinidlRun, Run
 from .sections import follow_sections
@@ -284,7 +286,7 @@ class Playground(Controls):
                     self.last_epoch_time = time.monotonic()
                 await asyncio.sleep(0.001)          # let the kernel handle Pause, sliders, ... first
                 if self.running and self.clock() - self._last_draw >= self._draw_interval():
-                    self.redraw()
+                    self._draw_seconds = await in_turns(self._redraw_steps(), self.settings, self.clock)
                     await asyncio.sleep(0.001)
         except asyncio.CancelledError:
             pass
@@ -450,19 +452,44 @@ class Playground(Controls):
 
     @inside
     def redraw(self, frame: Frame | None = None) -> None:
+        """Draw the picture and the open panels now (Step, Reset, a control)."""
+        self._draw_seconds = run_now(self._redraw_steps(frame), self.clock)
+
+    def _redraw_steps(self, frame: Frame | None = None) -> Steps:
+        """The redraw in pieces of a few tens of ms (the training loop runs one per turn of the event loop,
+        panels.in_turns): capture and update; render; encode or send, and the labels; each panel's pieces."""
         if self.views is None:
             return
         self._last_draw = self.clock()
+        run, views = self.run, self.views
         frame = frame or self.frame()
-        self.views.update(frame)
+        views.update(frame)
         self.confusion_view.value = confusion_html(frame)
+        yield
+        if self.run is not run:                   # a Reset between the pieces drew the new run already
+            return
+        yield from views.render_steps(live=self.running)
+        if self.image is not None or views.unsent:
+            yield
+            if self.run is not run:
+                return
+            if self.image is not None:
+                self.image.value = views.encode()
+            else:
+                views.send()                      # ipympl: the changed pixels go to the page
+        self._labels()
         for panel in self.panels:
-            panel.refresh(self.run, frame)
-        if self.image is not None:
-            self.image.value = self.views.png()
-        else:
-            self.views.draw(live=self.running)    # ipympl: the changed pixels go to the page
-        self._draw_seconds = self.clock() - self._last_draw
+            if self.run is not run:
+                return
+            steps = getattr(panel, "refresh_steps", None)
+            if steps is None:
+                panel.refresh(run, frame)
+            else:
+                yield from steps(run, frame)
+            yield
+
+    def _labels(self) -> None:
+        """The epoch, epochs/s, ms/epoch and the last metrics above the picture."""
         self.redraws += 1
         h = self.history
         rate = ""

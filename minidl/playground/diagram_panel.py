@@ -8,6 +8,11 @@ without resampling), over a kept background (titles, names, legend: drawn once p
 then blitted, as views.py does). Collapsed, the panel does nothing at all; expanded, it is drawn at
 once and then at the app's redraws, at most every BUDGET × its own cost (training goes on).
 
+A refresh comes in pieces (``refresh_steps``; the app runs one per turn of the event loop, so a
+click waits for one piece, not a whole refresh): the tiles' values and the lines' styles; the lines
+(~20 µs each with Agg, 1856 at 8 × 16: the costly piece), kept as a *lines layer*; the tiles and
+highlights over that layer; the frame encoded for the page. A hover redraws only the last two.
+
 The mouse (hover a line: its weight; click a tile: enlarged below, live) is diagram_events.py's.
 """
 
@@ -30,6 +35,7 @@ from PIL import Image
 from . import diagram as D
 from .colours import MAX_CLASSES, class_colour
 from .diagram_events import ZOOM, DiagramEvents
+from .panels import Steps, in_turns, run_now
 from .sections import Foldable
 from .settings import Settings
 
@@ -88,7 +94,11 @@ class DiagramPanel(DiagramEvents, Foldable):
         self.hovered: D.Hit | None = None
         self.refreshes = self.full_draws = 0
         self.cost, self._next, self._pending = 0.0, 0.0, None    # the last refresh's seconds; the next's time
-        self._background: Any = None
+        self._stepping: asyncio.Future | None = None               # a skipped frame being drawn in turns
+        self._drawing = False                                       # a refresh's pieces are under way
+        self._background: Any = None              # the static labels, kept; then with the lines over them:
+        self._lines_background: Any = None
+        self._lines_drawn = False                 # the lines of the current weights are in _lines_background
         self._pixels: tuple = ()                   # the figure's size in pixels when the background was kept
 
     # -- the Panel protocol ----------------------------------------------------------------------------
@@ -97,20 +107,39 @@ class DiagramPanel(DiagramEvents, Foldable):
         self.run, self.lay = run, None
 
     def refresh(self, run: Any, frame: Any = None, live: bool = True) -> None:
-        """Draw ``run`` if the panel is open; collapsed, return at once. While an asyncio loop runs (a
-        kernel), frames come at most every BUDGET × the last one's cost (the diagram takes at most
-        1/BUDGET of the time: training goes on); a frame skipped is drawn when that time is up, unless
-        another came first, so the last state is always shown."""
+        """Draw ``run`` now if the panel is open (``refresh_steps``, all its pieces at once)."""
+        run_now(self.refresh_steps(run, frame, live))
+
+    def refresh_steps(self, run: Any, frame: Any = None, live: bool = True) -> Steps:
+        """Draw ``run`` if the panel is open, in three pieces (panels.in_turns runs one per turn of the event
+        loop): the values, mosaic and line styles; the lines; the tiles, highlights and the frame sent.
+        Collapsed, nothing. While an asyncio loop runs (a kernel), frames come at most every BUDGET × the
+        last one's cost (the diagram takes at most 1/BUDGET of the time: training goes on); a frame skipped
+        is drawn when that time is up, unless another came first, so the last state is always shown."""
         if not self.open:
-            return
+            return ()
         self.run = run
         wait = self._next - time.perf_counter()
+        if self._drawing:                              # a frame being drawn in turns: this one after it
+            self._defer(max(wait, 0.05))
+            return ()
         if wait > 0 and self._defer(wait):
-            return
-        start = time.perf_counter()
-        self._draw_run(run, live)
-        self.cost = time.perf_counter() - start
-        self._next = start + BUDGET * self.cost
+            return ()
+        return self._timed(self._draw_run(run, live))
+
+    def _timed(self, steps: Steps) -> Steps:
+        """``steps``, their seconds (not the waits between them) kept as the cost of this refresh; while they
+        run, ``_drawing`` (no second frame interleaves its pieces with theirs)."""
+        busy, start, self._drawing = 0.0, time.perf_counter(), True
+        try:
+            for _ in steps:
+                busy += time.perf_counter() - start
+                yield
+                start = time.perf_counter()
+        finally:
+            self._drawing = False
+        self.cost = busy + time.perf_counter() - start
+        self._next = time.perf_counter() + BUDGET * self.cost
 
     def _defer(self, wait: float) -> bool:
         """Draw in ``wait`` seconds (once, however many frames are skipped); False without an event loop."""
@@ -123,11 +152,24 @@ class DiagramPanel(DiagramEvents, Foldable):
         return True
 
     def _deferred(self) -> None:
+        """The frame skipped: drawn in turns of the event loop, like the app's own."""
         self._pending = None
-        if self.open and self.run is not None and self._next <= time.perf_counter():
-            self.guard(lambda: self.refresh(self.run, live=False))
+        if not self.open or self.run is None:
+            return
+        wait = self._next - time.perf_counter()
+        if wait > 0 or self._drawing:                   # a refresh came in between: this one after its budget
+            self._defer(max(wait, 0.05))
+        else:
+            self._stepping = asyncio.ensure_future(in_turns(self._guarded(self.refresh_steps(self.run, live=False)),
+                                                        self.settings))
 
-    def _draw_run(self, run: Any, live: bool) -> None:
+    def _guarded(self, steps: Steps) -> Steps:
+        """``steps``, each piece through ``guard``: an exception ends them as a red line in the readout."""
+        pieces, done = iter(steps), object()
+        while self.guard(lambda: next(pieces, done) is not done):
+            yield
+
+    def _draw_run(self, run: Any, live: bool) -> Steps:
         weights = run.weights()
         if weights is None:
             self.note.value = ("<span style='color:#666'>The diagram needs each Linear's weights as an (out, in) "
@@ -142,8 +184,15 @@ class DiagramPanel(DiagramEvents, Foldable):
         self.lines.set_color(colours)
         self.lines.set_linewidth(widths)
         self.wmax.set_text(f"max |w| shown = {m:.3g}")
+        self._lines_drawn = False
+        yield
+        if self._background is not None and self._pixels == tuple(self.fig.bbox.size):
+            self._draw_lines()                             # the costly piece: every connection
+            yield
         self.show_selection()
-        self.draw(live)
+        if self.render(live):
+            yield
+            self.send()
         self.refreshes += 1
 
     def opened(self) -> None:
@@ -213,31 +262,53 @@ class DiagramPanel(DiagramEvents, Foldable):
                 va="center", fontsize=8)
 
     def draw(self, live: bool = False) -> None:
-        """Render: the background kept, the moving artists drawn over it (blitted); the page gets the frame."""
+        """``render``, then ``send``. A hover redraws only this, not the lines."""
+        if self.render(live):
+            self.send()
+
+    def render(self, live: bool = False) -> bool:
+        """The kept lines layer (drawn first if the weights changed), the tiles and highlights over it; or
+        everything when new (ipympl sends that full draw at once). True if ``send`` has the frame to send."""
         canvas = self.fig.canvas
         canvas.live = live
         if self._background is None or self._pixels != tuple(self.fig.bbox.size):   # new, or a new dpi
             canvas.draw()                                   # -> _on_full_draw
-        else:
-            canvas.restore_region(self._background)
-            self._draw_moving()
-            if self.canvas == "ipympl":
-                canvas.blit(self.fig.bbox)
-        if self.image is not None:
-            buffer = io.BytesIO()
-            Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3]).save(buffer, format="png", compress_level=1)
-            self.image.value = buffer.getvalue()
+            return self.image is not None
+        if not self._lines_drawn:
+            self._draw_lines()
+        canvas.restore_region(self._lines_background)
+        self._draw_moving()
+        return True
+
+    def send(self) -> None:
+        """The rendered frame to the page: ipympl's diff frame, or the image's PNG (the encoding is the cost)."""
+        if self.image is None:
+            self.fig.canvas.blit(self.fig.bbox)
+            return
+        buffer = io.BytesIO()
+        Image.fromarray(np.asarray(self.fig.canvas.buffer_rgba())[..., :3]).save(buffer, format="png",
+                                                                                  compress_level=1)
+        self.image.value = buffer.getvalue()
 
     def _on_full_draw(self, event: Any) -> None:
         self.full_draws += 1
         self._background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
         self._pixels = tuple(self.fig.bbox.size)
+        self._draw_lines()
         self._draw_moving()
 
-    def _draw_moving(self) -> None:
-        """The lines, then the tiles copied into the rendered pixels (resampled to the canvas's pixels only if
-        its dpi is not DPI, as on a high-density screen), then the highlights."""
+    def _draw_lines(self) -> None:
+        """The static background, every connection over it, kept as the lines layer (most of a refresh's
+        cost: ~20 µs a line, 1856 lines at 8 × 16)."""
+        canvas = self.fig.canvas
+        canvas.restore_region(self._background)
         self.fig.draw_artist(self.lines)
+        self._lines_background = canvas.copy_from_bbox(self.fig.bbox)
+        self._lines_drawn = True
+
+    def _draw_moving(self) -> None:
+        """The tiles copied into the rendered pixels (resampled to the canvas's pixels only if its dpi is
+        not DPI, as on a high-density screen), then the highlights."""
         pixels = np.asarray(self.fig.canvas.get_renderer().buffer_rgba())
         s = pixels.shape[0] / self.lay.height
         for x0, y0, x1, y1 in D.strips(self.lay):        # one strip per column: its tiles and the gaps between
@@ -249,11 +320,12 @@ class DiagramPanel(DiagramEvents, Foldable):
         for artist in self.moving[1:]:
             self.fig.draw_artist(artist)
 
-    def guard(self, action: Any) -> None:
-        """Run ``action`` inside the app's torch settings; an exception becomes a red line in the readout."""
+    def guard(self, action: Any) -> Any:
+        """Run ``action`` inside the app's torch settings: its result, or None when it raised (the exception
+        a red line in the readout)."""
         with self.settings:
             try:
-                action()
+                return action()
             except Exception as e:
                 line = str(e).splitlines()[0] if str(e) else ""
                 self.readout.value = f"<span style='color:#C00000'>diagram: {type(e).__name__}: {line}</span>"

@@ -13,7 +13,10 @@ draws only the artists that move (they are ``animated``: a full draw leaves them
 matplotlib's blitting. The whole figure is drawn for the first frame, a new architecture and a
 zoom/pan from the toolbar; when axis limits move (the curves' in steps: 10, 20, 50, 100 ...
 epochs, loss decades; the gradient norms' decades) only that panel is redrawn into the
-background. ``update(frame)`` sets the artists, ``draw()`` renders, ``png()`` encodes the result.
+background. ``update(frame)`` sets the artists, ``draw()`` renders (``render``) and sends it (``send``),
+``png()`` renders and encodes it (``encode``). ``render_steps`` is ``render`` in pieces (a panel's
+axes redrawn into the background, tens of ms each, then the moving artists), which the app's
+training loop runs one per turn of the event loop (panels.in_turns).
 
 Two ways to show it, the same artists either way:
   * ``canvas="ipympl"`` (the default where ipympl is installed, as ``%matplotlib widget`` does):
@@ -42,6 +45,7 @@ from PIL import Image
 
 from ..tools.viz import STYLE
 from .colours import MAX_CLASSES, class_colour, class_image
+from .panels import Steps, run_now
 from .state import GRID, UNIT_GRID, UNIT_LAYERS, UNITS, Frame
 
 CENTRES = (np.arange(GRID) + 0.5) / GRID          # the boundary's pixel centres (viz.decision_grid)
@@ -90,6 +94,7 @@ class Views:
         self._background: Any = None
         self._limits: dict[str, tuple] = {}
         self._stale: set[str] = set()                    # panels whose axes limits moved
+        self.unsent = False                              # a frame rendered but not yet sent (render_steps)
         self._train_points: np.ndarray | None = None
         self._test_points: np.ndarray | None = None
 
@@ -184,25 +189,54 @@ class Views:
         return textwrap.fill(note, width=max(int(chars), 20))
 
     def draw(self, live: bool = False) -> None:
-        """Render the Figure: restore the background and draw the moving artists, or draw it all when
-        the background changed. With ipympl this also sends the frame (the changed pixels) to the page;
-        ``live``: more frames follow at once (ipympl without a page then skips its data-URL copy)."""
+        """Render the Figure (``render``), then with ipympl send the frame to the page (``send``)."""
+        if self.render(live):
+            self.send()
+
+    def render(self, live: bool = False) -> bool:
+        """``render_steps`` at once; False if nothing is left for ``send``."""
+        run_now(self.render_steps(live))
+        return self.unsent
+
+    def render_steps(self, live: bool = False) -> Steps:
+        """Restore the background and draw the moving artists, or draw it all when the background changed
+        (ipympl: that full draw is sent at once; ``unsent`` says whether ``send`` has work). In pieces: each
+        panel whose limits moved is redrawn into the background in a piece of its own (an axis with its
+        labels is tens of ms), then the moving artists. ``live``: more frames follow at once (ipympl
+        without a page then skips its data-URL copy)."""
         canvas = self.fig.canvas
         canvas.live = live
+        self.unsent = False
         if self._background is None:
             canvas.draw()                                # -> _on_full_draw: background, then the artists
             return
-        canvas.restore_region(self._background)
         if self._stale:                                   # new limits: redraw those panels into the background
+            canvas.restore_region(self._background)
             renderer = canvas.get_renderer()
-            for name in self._stale:
-                self._panels[name].draw(renderer)
-            self.panel_draws += len(self._stale)
+            for name in [n for n in self._panels if n in self._stale]:     # in a fixed order
+                yield from self._panel_steps(self._panels[name], renderer)
+                self.panel_draws += 1
             self._background = canvas.copy_from_bbox(self.fig.bbox)
-        self._stale.clear()
+            self._stale.clear()
+        canvas.restore_region(self._background)
         self._draw_moving()
+        self.unsent = True
+
+    @staticmethod
+    def _panel_steps(panel: Any, renderer: Any) -> Steps:
+        """SubFigure.draw for ``panel``, an Axes (with its ticks and labels: tens of ms) per piece: its
+        background, then its artists by zorder."""
+        panel.patch.draw(renderer)
+        for artist in sorted((a for a in panel.get_children() if a is not panel.patch and not a.get_animated()),
+                             key=lambda a: a.get_zorder()):
+            artist.draw(renderer)
+            yield
+        panel.stale = False
+
+    def send(self) -> None:
+        """ipympl: the rendered frame's changed pixels to the page (encoding them is most of the cost)."""
         if self.canvas == "ipympl":
-            canvas.blit(self.fig.bbox)
+            self.fig.canvas.blit(self.fig.bbox)
 
     def _on_full_draw(self, event: Any) -> None:
         """After every full draw (ours, or the toolbar's zoom and pan): keep it, add the moving artists."""
@@ -217,7 +251,11 @@ class Views:
 
     def png(self) -> bytes:
         """Render with Agg and encode fast (zlib level 1)."""
-        self.draw()
+        self.render()
+        return self.encode()
+
+    def encode(self) -> bytes:
+        """The rendered pixels as a PNG (zlib level 1: fast)."""
         buffer = io.BytesIO()
         Image.fromarray(np.asarray(self.fig.canvas.buffer_rgba())[..., :3]).save(buffer, format="png",
                                                                                   compress_level=1)

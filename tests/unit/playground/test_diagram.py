@@ -267,6 +267,69 @@ def test_in_a_kernel_it_takes_at_most_a_share_of_the_time_and_draws_the_last_sta
     np.testing.assert_allclose(panel.tiles[1][0].ravel(), app.run.hidden(unit_grid(), 1)[0][:, 0].numpy(), rtol=1e-6)
 
 
+def count_line_draws(panel):
+    """How often the lines (the costly artist) are rendered from now on."""
+    calls = {"lines": 0}
+    draw_artist = panel.fig.draw_artist
+
+    def counting(artist):
+        calls["lines"] += artist is panel.lines
+        return draw_artist(artist)
+    panel.fig.draw_artist = counting
+    return calls
+
+
+@pytest.mark.parametrize("canvas", ["image", "ipympl"])
+def test_a_refresh_comes_in_pieces_and_the_lines_are_drawn_once_per_weights(canvas):
+    """values | lines | tiles and highlights | the frame sent: a kernel gets a turn between the pieces; the
+    result is the picture of a refresh done at once; a hover redraws the tiles over the kept lines only."""
+    app = Playground(canvas=canvas)
+    panel = opened(app)
+    app.step()
+    calls, sent = count_line_draws(panel), []
+    send = panel.send
+    panel.send = lambda: (sent.append(1), send())[1]
+    steps = iter(panel.refresh_steps(app.run))
+    next(steps)
+    assert calls["lines"] == 0 and not sent                            # piece 1: values, mosaic, line styles
+    next(steps)
+    assert calls["lines"] == 1 and not sent                            # piece 2: the lines
+    assert list(steps) == [None] and sent == [1] and calls["lines"] == 1   # pieces 3 and 4: tiles; the frame sent
+    assert panel.refreshes == 2 and panel.cost > 0
+    stepped = pixels(panel).copy()
+    panel.refresh(app.run)                                            # the same weights, all at once
+    np.testing.assert_array_equal(pixels(panel), stepped)
+    assert calls["lines"] == 2
+    x, y = on_line(panel, 1, 2, 7)
+    panel.point(x, y)                                                 # a hover: highlight, no lines redrawn
+    assert calls["lines"] == 2 and len(panel.hover_line.get_xydata()) == 2
+
+
+def test_two_refreshes_never_interleave_their_pieces(app):
+    """A refresh asked for while another is half done waits for it: none of its pieces run in between."""
+    panel = opened(app)
+    first = iter(panel.refresh_steps(app.run))
+    next(first)
+    assert panel._drawing
+    assert list(panel.refresh_steps(app.run)) == []                  # no loop here: nothing to put off, nothing done
+    assert panel.refreshes == 1
+    list(first)
+    assert panel.refreshes == 2 and not panel._drawing
+
+    async def scenario():                                             # in a kernel: drawn after the first, in turns
+        panel._next = 0.0                                             # (not put off for its budget)
+        first = iter(panel.refresh_steps(app.run))
+        next(first)
+        assert list(panel.refresh_steps(app.run)) == [] and panel._pending is not None
+        list(first)
+        loop = asyncio.get_running_loop()
+        end = loop.time() + 10
+        while panel.refreshes < 4 and loop.time() < end:
+            await asyncio.sleep(0.01)
+    run(scenario())
+    assert panel.refreshes == 4 and not panel._drawing
+
+
 def test_the_section_opens_and_closes_the_diagram(app):
     stack, sections = [app.widget], []
     while stack:                                          # wherever the layout puts it

@@ -55,6 +55,28 @@ def test_a_frame_is_blitted_over_the_background_until_a_limit_moves():
     assert views.full_draws == 2 and views.panel_draws == 2
 
 
+def test_a_render_comes_in_pieces_a_panel_whose_limits_moved_in_one_of_its_own():
+    """render_steps: each panel redrawn into the background is a piece; the moving artists the last; the
+    pixels are those of a render done at once."""
+    views = Views(3, canvas="image")
+    views.update(frame(5))
+    assert list(views.render_steps()) == [] and views.full_draws == 1 and not views.unsent   # a full draw: one piece
+    views.update(frame(6))
+    assert list(views.render_steps()) == [] and views.unsent          # same limits: the moving artists, one piece
+    views.update(frame(300, norms=(3000.0, 0.2, 0.05)))               # epochs and gradient norms out of range
+    assert views._stale == {"curves", "grad"}                           # 2 panels: loss and error axes; gradients
+    pieces = iter(views.render_steps())
+    next(pieces)
+    assert views.panel_draws == 0 and not views.unsent               # the loss axes, then the loop's turn
+    next(pieces)                                                      # the error axes
+    next(pieces)
+    assert views.panel_draws == 1                                     # the curves panel done; the gradients' axes
+    assert list(pieces) == [] and views.unsent and views.panel_draws == 2   # then the moving artists
+    stepped = pixels(views)
+    views.fig.canvas.draw()                                           # the whole figure afresh: the same pixels
+    np.testing.assert_array_equal(pixels(views), stepped)
+
+
 def test_the_boundary_contour_units_and_bars_follow_the_frame():
     views = Views(3, canvas="image")
     f = frame(units=4, norms=(0.1, float("nan"), 3.0))
