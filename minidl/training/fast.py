@@ -7,7 +7,8 @@ faster. ``plan = compile(model, criterion, optimizer)`` returns a FastStep whose
     out = model(xb);  loss = criterion(out, tb)
     model.zero_grad();  model.backward(criterion.backward());  optimizer.step()
 
-with the same arithmetic (the same rounding, bit for bit, except cross-entropy: below), but
+with the same arithmetic (parameters bit for bit the readable step's, except with cross-entropy:
+below; the MSE loss value is summed by one dot product, so it may differ in its last bits), but
   * every activation and gradient goes into buffers allocated once per batch size (``out=``);
   * activations run in place, and their backward reuses the forward's output y, written over
     once it is no longer needed: ReLU' = sign(y), tanh' = 1 - y², σ' = (1 - y) y;
