@@ -314,11 +314,18 @@ def test_check_finite_false_lets_a_divergence_run_on():
 
 
 # -- the compiled step and the readable one --------------------------------------------------------------
+def same_to_1e12(model, ref):
+    """Every parameter of model within 1e-12 of ref's, relative to the largest entry (and it is not all zero)."""
+    return all(float((p.data - q.data).abs().max()) <= 1e-12 * float(q.data.abs().max()) > 0
+               for p, q in zip(model.parameters(), ref.parameters(), strict=True))
+
+
 @pytest.mark.parametrize("loss, optimizer", [("mse", "sgd"), ("ce", "sgd"), ("mse", "adam"), ("ce", "adam")])
 @pytest.mark.parametrize("activation", ["relu", "tanh"])
 def test_fit_compiled_and_readable_give_the_same_run_in_float64(activation, loss, optimizer):
-    """Identical error counts and parameters; losses equal to 1e-12 relative (the compiled MSE sums by a
-    dot product, rounded differently in the last bits)."""
+    """Identical error counts; losses equal to 1e-12 relative (the compiled MSE sums by a dot product, rounded
+    differently in the last bits); parameters identical with MSE, to 1e-12 relative with cross-entropy (the
+    compiled one fuses log-softmax: issue 11 allows it that rounding)."""
     runs = []
     for fast in (True, False):
         model, _, train, test = setup(activation=activation, n=300, dtype=torch.float64)
@@ -331,7 +338,9 @@ def test_fit_compiled_and_readable_give_the_same_run_in_float64(activation, loss
     assert h.train_error == r.train_error and h.test_error == r.test_error
     for a, b in zip(h.train_loss + h.test_loss, r.train_loss + r.test_loss, strict=True):
         assert abs(a - b) <= 1e-12 * abs(b), (a, b)
-    assert all(torch.equal(p.data, q.data) for p, q in zip(model.parameters(), ref.parameters(), strict=True))
+    if loss == "mse":
+        assert all(torch.equal(p.data, q.data) for p, q in zip(model.parameters(), ref.parameters(), strict=True))
+    assert same_to_1e12(model, ref)
     assert h.train_loss[-1] < 0.8 * h.train_loss[0]                   # it did train
 
 
@@ -388,7 +397,8 @@ SCHEDULED = {
 
 @pytest.mark.parametrize("name", list(SCHEDULED))
 def test_fit_with_a_schedule_compiled_and_readable_give_the_same_run_in_float64(name):
-    """The compiled step reads the lr at every step, so the schedule reaches it too: the same run."""
+    """The compiled step reads the lr at every step, so the schedule reaches it too: the same run (to 1e-12
+    relative: the compiled cross-entropy rounds its own way)."""
     make_opt, make_sched = SCHEDULED[name]
     runs = []
     for fast in (True, False):
@@ -403,7 +413,7 @@ def test_fit_with_a_schedule_compiled_and_readable_give_the_same_run_in_float64(
     assert h.lr == r.lr and h.train_error == r.train_error and h.test_error == r.test_error
     for a, b in zip(h.train_loss + h.test_loss, r.train_loss + r.test_loss, strict=True):
         assert abs(a - b) <= 1e-12 * abs(b), (a, b)
-    assert all(torch.equal(p.data, q.data) for p, q in zip(model.parameters(), ref.parameters(), strict=True))
+    assert same_to_1e12(model, ref)
     # epoch e trains with the lr the schedule set after epoch e - 1; the optimizer is left with the next one
     alone = make_sched(make_opt([Parameter(torch.zeros(1))]))
     expected = [alone.get_last_lr()[0]] + [(alone.step(), alone.get_last_lr()[0])[1] for _ in range(7)]
