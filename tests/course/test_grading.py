@@ -19,8 +19,8 @@ from course.grade import Autograder, grade_folder, write_csv
 from course.source import is_assignment
 
 FIXTURE = ROOT / "tests/course/fixtures/build_mini.ipynb"
-# grading 18 submissions (22 otter runs, ~45 s each at load 7) took 534 s at load 6-8 (608 s when the endless loop
-# was located with TIMEOUT per cell, and spun at normal priority) and 838 s in make test beside the hub (load 10-20)
+# grading 18 submissions (22 otter runs, ~45 s each at load 7): 608 s at load 7-8 while the endless loop was located
+# with TIMEOUT per cell, 534 s with CELL_TIMEOUT; 838 s in make test beside the hub (load 10-20). Machine shared.
 pytestmark = pytest.mark.timeout(1500)
 TIMEOUT = 150           # seconds per run; ~10 (idle) to ~20 (load 6), over 60 beside make test's other worker
 CELL_TIMEOUT = 45       # seconds per cell when finding the cell at fault; the slowest (import torch) ~3 s idle, ~20
