@@ -36,10 +36,12 @@ def no_grad():
     torch.set_grad_enabled(previous)
 
 
-# The slowest files, longest first (alone: ~230, ~240 and ~90 s). `make test` hands files to its two workers in
-# this order (--dist loadfile --no-loadscope-reorder): each long file starts at once, on a worker of its own, and
-# the many short files fill in around them; a long file handed out last would run on while the other worker idles.
-SLOW_FIRST = ["tests/course/test_grading.py", "tests/class/test_hub.py", "tests/class/test_binder.py"]
+# The slowest files, longest first (in make test at load ~10: 914, 835, 443 and 242 s; test_editions runs every
+# student notebook). `make test` hands files to its two workers in this order (--dist loadfile
+# --no-loadscope-reorder): the long files start early, and the many short files fill in around them; a long file
+# handed out last runs on while the other worker idles.
+SLOW_FIRST = ["tests/course/test_grading.py", "tests/course/test_editions.py", "tests/class/test_hub.py",
+              "tests/class/test_binder.py"]
 
 
 def pytest_collection_modifyitems(config, items):
