@@ -36,10 +36,11 @@ browser:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; }
 
 # Two workers (pytest-xdist), a test file each at a time: a notebook's cells stay in one kernel, a file's fixtures
-# in one process; the hub, grading and browser tests mostly wait, so the other worker runs meanwhile.
+# in one process. Files are handed out in tests/conftest.py's order (slowest first, browser tests last), not
+# xdist's default (most tests first, which left the hub and Binder tests for the end).
 JOBS ?= 2
 test: setup browser
-	$(PYTEST) -n $(JOBS) --dist loadfile tests notebooks --nbval-lax --nbval-current-env \
+	$(PYTEST) -n $(JOBS) --dist loadfile --no-loadscope-reorder tests notebooks --nbval-lax --nbval-current-env \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300 --durations=20
 
 test-unit: setup

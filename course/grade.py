@@ -4,14 +4,15 @@
         copy it and its assignment's autograder zip into a private directory (sandbox.py)
         `otter run` there under a time limit: a fresh kernel, then public *and* hidden tests
         if otter could not finish (a cell killed the kernel, or the time ran out): find the cell at
-            fault (fatal_cell.py) and grade again with that cell replaced by a `raise`; a grader.check
+            fault (fatal_cell.py: cell by cell, each under the per-cell limit, by default the whole
+            run's) and grade again with that cell replaced by a `raise`; a grader.check
             cell at fault scores its question 0 and drops it. Only questions that needed the cell lose
             points. After MAX_ROUNDS, or with no single cell to blame, every question left scores 0.
     build/grades.csv: submission, assignment, one column per question, total, max, status
     stdout: one line per submission ending in <points>/<max>
 
     python -m course.grade SUBMISSIONS [--autograders build/autograder] [--out build/grades.csv]
-                                       [--timeout 600] [--jobs 1]
+                                       [--timeout 600] [--cell-timeout SECONDS] [--jobs 1]
 """
 
 from __future__ import annotations
@@ -117,8 +118,9 @@ def _num(x: float) -> str:
 
 
 def grade_folder(folder: Path, autograders: list[Autograder], timeout: float, jobs: int = 1,
-                 workroot: Path | None = None, echo=print) -> list[Grade]:
-    """Grade every notebook under folder; echo one line per submission, in order."""
+                 workroot: Path | None = None, echo=print, cell_timeout: float | None = None) -> list[Grade]:
+    """Grade every notebook under folder; echo one line per submission, in order. timeout: seconds for a
+    whole otter run; cell_timeout: seconds for one cell when finding the cell at fault (default: timeout)."""
     submissions = sorted(p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
     if not submissions:
         raise FileNotFoundError(f"course.grade: expected notebooks under {folder}, got none")
@@ -127,7 +129,7 @@ def grade_folder(folder: Path, autograders: list[Autograder], timeout: float, jo
         def one(i_sub):
             i, sub = i_sub
             return grade_one(sub, sub.relative_to(folder).as_posix(), autograders, timeout,
-                             workroot / f"s{i:04d}")
+                             workroot / f"s{i:04d}", cell_timeout)
         grades = []
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             for g in pool.map(one, enumerate(submissions)):
@@ -150,8 +152,11 @@ def match(nb: nbformat.NotebookNode, path: Path, autograders: list[Autograder]) 
     return autograders[0] if len(autograders) == 1 else None
 
 
-def grade_one(path: Path, name: str, autograders: list[Autograder], timeout: float, work: Path) -> Grade:
-    """Grade one submission: otter run in a private directory, salvaging around a fatal cell."""
+def grade_one(path: Path, name: str, autograders: list[Autograder], timeout: float, work: Path,
+              cell_timeout: float | None = None) -> Grade:
+    """Grade one submission: otter run in a private directory, salvaging around a fatal cell.
+    otter has no per-cell time limit (otter-grader#469), `otter run` no limit at all: a run is stopped after
+    timeout seconds; the cell at fault is then found cell by cell, each allowed cell_timeout seconds."""
     start = time.perf_counter()
     try:
         nb = nbformat.read(path, as_version=4)
@@ -177,7 +182,7 @@ def grade_one(path: Path, name: str, autograders: list[Autograder], timeout: flo
                     grade.scores[test["name"]] = float(test["score"])
             break
         why = "time limit" if run.timed_out else f"otter exited {run.returncode}: {_last_line(run.output)}"
-        fatal = locate(nb, path.name, timeout, work / f"locate{round_}")
+        fatal = locate(nb, path.name, cell_timeout or timeout, timeout, work / f"locate{round_}")
         if fatal.get("cell") is None:
             grade.notes.append(f"{why}; no single cell to blame ({fatal['reason']})")
             break
@@ -198,13 +203,14 @@ def grade_one(path: Path, name: str, autograders: list[Autograder], timeout: flo
     return grade
 
 
-def locate(nb: nbformat.NotebookNode, filename: str, timeout: float, work: Path) -> dict:
-    """Run fatal_cell.py on the notebook in its own private directory."""
+def locate(nb: nbformat.NotebookNode, filename: str, cell_timeout: float, timeout: float, work: Path) -> dict:
+    """Run fatal_cell.py on the notebook in its own private directory: cell_timeout seconds per cell, the
+    whole run's timeout for the cells before the one at fault."""
     run_dir = private_dir(work, {})
     nbformat.write(nb, run_dir / filename)
     report = work.parent / f"{work.name}.json"
-    run = run_isolated([sys.executable, str(FATAL_CELL), filename, str(timeout), str(report)],
-                       run_dir, timeout * 2 + 60)
+    run = run_isolated([sys.executable, str(FATAL_CELL), filename, str(cell_timeout), str(report)],
+                       run_dir, timeout + cell_timeout + 60)
     if report.is_file():
         return json.loads(report.read_text())
     return {"cell": None, "reason": f"the locator failed: {_last_line(run.output)}"}
@@ -235,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--autograders", type=Path, default=Path("build/autograder"))
     parser.add_argument("--out", type=Path, default=Path("build/grades.csv"))
     parser.add_argument("--timeout", type=float, default=600, help="seconds per submission run")
+    parser.add_argument("--cell-timeout", type=float, default=None,
+                        help="seconds per cell when finding the cell at fault (default: --timeout)")
     parser.add_argument("--jobs", type=int, default=1, help="submissions graded at once")
     args = parser.parse_args(argv)
     if not args.submissions.is_dir():
@@ -246,7 +254,8 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     start = time.perf_counter()
-    grades = grade_folder(args.submissions, [Autograder.read(z) for z in zips], args.timeout, args.jobs)
+    grades = grade_folder(args.submissions, [Autograder.read(z) for z in zips], args.timeout, args.jobs,
+                          cell_timeout=args.cell_timeout)
     write_csv(grades, args.out)
     print(f"{len(grades)} submissions graded in {time.perf_counter() - start:.0f} s -> {args.out}")
     return 0
