@@ -30,7 +30,7 @@ what trains), slices.py, settings.py, learner.py (a learner's own classes:
 ``Playground(framework=my_framework)``), state.py (the Frame a picture shows), views.py (the
 figure), colours.py (k classes' colours), confusion.py (the confusion matrix), export.py (code,
 weights, data CSV), editing.py (clicks edit the data), share.py (the setup string, the URL query),
-fallback.py (images where ipympl cannot draw); the panels under the figure (panels.py,
+fallback.py (images where ipympl cannot draw), png.py (frames as PNG, fast); the panels under the figure (panels.py,
 sections.py, still.py): diagram.py + diagram_panel.py + diagram_events.py (the network diagram),
 hidden_space.py (the data as a hidden layer sees it), race.py + race_picture.py (optimizers racing).
 """
@@ -279,18 +279,24 @@ class Playground(Controls):
 
     async def _train_loop(self) -> None:
         me = asyncio.current_task()
+        drawn = False                               # the last frame drawn here (Pause), not in `finally`
         try:
             while self.running:
-                now = self.clock()
-                if self.step(until=min(now + self.slice_seconds, self._last_draw + self._draw_interval())):
-                    self.last_epoch_time = time.monotonic()
-                await asyncio.sleep(0.001)          # let the kernel handle Pause, sliders, ... first
-                if self.running and self.clock() - self._last_draw >= self._draw_interval():
-                    self._draw_seconds = await in_turns(self._redraw_steps(), self.settings, self.clock)
-                    await asyncio.sleep(0.001)
+                while self.running:
+                    now = self.clock()
+                    if self.step(until=min(now + self.slice_seconds, self._last_draw + self._draw_interval())):
+                        self.last_epoch_time = time.monotonic()
+                    await asyncio.sleep(0.001)      # let the kernel handle Pause, sliders, ... first
+                    if self.running and self.clock() - self._last_draw >= self._draw_interval():
+                        self._draw_seconds = await in_turns(self._redraw_steps(), self.settings, self.clock)
+                        await asyncio.sleep(0.001)
+                self._buttons()
+                await in_turns(self._redraw_steps(), self.settings, self.clock)   # the last frame, in pieces
+                drawn = True                        # (Play pressed meanwhile: train on)
         except asyncio.CancelledError:
-            pass
+            drawn = False
         except Exception as e:
+            drawn = False
             self.running = False
             self._error(e)
         finally:
@@ -298,7 +304,8 @@ class Playground(Controls):
                 self._task = None
                 self.running = False
                 self._buttons()
-                self._redraw_guarded()               # the last frame (a learner's forward may raise)
+                if not drawn:
+                    self._redraw_guarded()           # the last frame (a learner's forward may raise)
 
     def _draw_interval(self) -> float:
         """Seconds from one redraw's start to the next: 1/fps, or 3× what the last one took if longer, but
@@ -485,7 +492,7 @@ class Playground(Controls):
             if steps is None:
                 panel.refresh(run, frame)
             else:
-                yield from steps(run, frame)
+                yield from steps(run, frame, live=self.running)
             yield
 
     def _labels(self) -> None:

@@ -19,7 +19,6 @@ The mouse (hover a line: its weight; click a tile: enlarged below, live) is diag
 from __future__ import annotations
 
 import asyncio
-import io
 import time
 import warnings
 from typing import Any
@@ -30,17 +29,18 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
-from PIL import Image
 
 from . import diagram as D
 from .colours import MAX_CLASSES, class_colour
 from .diagram_events import ZOOM, DiagramEvents
 from .panels import Steps, in_turns, run_now
+from .png import canvas_png
 from .sections import Foldable
 from .settings import Settings
 
 DPI = 80                                   # one layout unit per pixel
 BUDGET = 4                                 # refresh at most every BUDGET × the last refresh's cost
+LINES_PER_PIECE = 600                      # lines drawn between two turns of the event loop (~15 ms)
 
 
 class DiagramPanel(DiagramEvents, Foldable):
@@ -96,6 +96,7 @@ class DiagramPanel(DiagramEvents, Foldable):
         self.cost, self._next, self._pending = 0.0, 0.0, None    # the last refresh's seconds; the next's time
         self._stepping: asyncio.Future | None = None               # a skipped frame being drawn in turns
         self._drawing = False                                       # a refresh's pieces are under way
+        self.live = False          # the app trains: frames follow (ipympl sends changed pixels, not whole frames)
         self._background: Any = None              # the static labels, kept; then with the lines over them:
         self._lines_background: Any = None
         self._lines_drawn = False                 # the lines of the current weights are in _lines_background
@@ -118,7 +119,7 @@ class DiagramPanel(DiagramEvents, Foldable):
         is drawn when that time is up, unless another came first, so the last state is always shown."""
         if not self.open:
             return ()
-        self.run = run
+        self.run, self.live = run, live
         wait = self._next - time.perf_counter()
         if self._drawing:                              # a frame being drawn in turns: this one after it
             self._defer(max(wait, 0.05))
@@ -160,7 +161,7 @@ class DiagramPanel(DiagramEvents, Foldable):
         if wait > 0 or self._drawing:                   # a refresh came in between: this one after its budget
             self._defer(max(wait, 0.05))
         else:
-            self._stepping = asyncio.ensure_future(in_turns(self._guarded(self.refresh_steps(self.run, live=False)),
+            self._stepping = asyncio.ensure_future(in_turns(self._guarded(self.refresh_steps(self.run, live=self.live)),
                                                         self.settings))
 
     def _guarded(self, steps: Steps) -> Steps:
@@ -181,13 +182,15 @@ class DiagramPanel(DiagramEvents, Foldable):
         self.weights, self.tiles = weights, D.values(run, self.lay)
         self.mosaic = D.mosaic(self.lay, self.tiles)
         colours, widths, m = D.line_style(weights, self.lay)
-        self.lines.set_color(colours)
-        self.lines.set_linewidth(widths)
+        ends = np.cumsum([len(c.get_segments()) for c in self.lines])[:-1]
+        for lines, c, w in zip(self.lines, np.split(colours, ends), np.split(widths, ends), strict=True):
+            lines.set_color(c)
+            lines.set_linewidth(w)
         self.wmax.set_text(f"max |w| shown = {m:.3g}")
         self._lines_drawn = False
         yield
         if self._background is not None and self._pixels == tuple(self.fig.bbox.size):
-            self._draw_lines()                             # the costly piece: every connection
+            yield from self.lines_steps()                  # the costly pieces: every connection
             yield
         self.show_selection()
         if self.render(live):
@@ -219,16 +222,16 @@ class DiagramPanel(DiagramEvents, Foldable):
         ax.set_xlim(0, lay.width)
         ax.set_ylim(lay.height, 0)
         ax.set_axis_off()
-        segments = np.concatenate([lay.segments(l) for l in range(lay.columns - 1)])
-        self.lines = LineCollection(segments, zorder=1, capstyle="round")
-        ax.add_collection(self.lines, autolim=False)
+        self.lines = [LineCollection(lay.segments(l), zorder=1, capstyle="round") for l in range(lay.columns - 1)]
+        for lines in self.lines:                           # one per Linear layer: drawn a few per piece
+            ax.add_collection(lines, autolim=False)
         self.mosaic = np.full((lay.height, lay.width, 4), 255, np.uint8)
         self.hover_line = ax.plot([], [], color="black", lw=1.6, zorder=3)[0]
         self.box = ax.add_patch(Rectangle((0, 0), D.TILE, D.TILE, fill=False, ec="black", lw=2, zorder=4,
                                           visible=False))
         self.wmax = ax.text(14 + 112 * 4, lay.height - D.BOTTOM + 22, "", va="center", fontsize=8)
-        self.moving = [self.lines, self.hover_line, self.box, self.wmax]
-        for artist in self.moving:
+        self.highlights = [self.hover_line, self.box, self.wmax]
+        for artist in [*self.lines, *self.highlights]:
             artist.set_animated(True)
         self._labels(ax, lay)
 
@@ -261,9 +264,12 @@ class DiagramPanel(DiagramEvents, Foldable):
         ax.text(168, y, "+max    a unit's value over the input square (each tile to its own max |value|)",
                 va="center", fontsize=8)
 
-    def draw(self, live: bool = False) -> None:
-        """``render``, then ``send``. A hover redraws only this, not the lines."""
-        if self.render(live):
+    def draw(self, live: bool | None = None) -> None:
+        """``render``, then ``send`` (``live``: the last refresh's). A hover redraws only this, not the lines;
+        while a refresh is under way in pieces, nothing (its last piece draws the highlights as they are then)."""
+        if self._drawing:
+            return
+        if self.render(self.live if live is None else live):
             self.send()
 
     def render(self, live: bool = False) -> bool:
@@ -285,10 +291,7 @@ class DiagramPanel(DiagramEvents, Foldable):
         if self.image is None:
             self.fig.canvas.blit(self.fig.bbox)
             return
-        buffer = io.BytesIO()
-        Image.fromarray(np.asarray(self.fig.canvas.buffer_rgba())[..., :3]).save(buffer, format="png",
-                                                                                  compress_level=1)
-        self.image.value = buffer.getvalue()
+        self.image.value = canvas_png(self.fig)
 
     def _on_full_draw(self, event: Any) -> None:
         self.full_draws += 1
@@ -298,11 +301,21 @@ class DiagramPanel(DiagramEvents, Foldable):
         self._draw_moving()
 
     def _draw_lines(self) -> None:
-        """The static background, every connection over it, kept as the lines layer (most of a refresh's
-        cost: ~20 µs a line, 1856 lines at 8 × 16)."""
+        """``lines_steps`` at once."""
+        run_now(self.lines_steps())
+
+    def lines_steps(self) -> Steps:
+        """The static background, every connection over it (~20 µs a line with Agg), kept as the lines layer.
+        In pieces of about LINES_PER_PIECE lines (a Linear layer's lines at a time): 8 × 16 has 1856."""
         canvas = self.fig.canvas
         canvas.restore_region(self._background)
-        self.fig.draw_artist(self.lines)
+        count = 0
+        for i, lines in enumerate(self.lines):
+            self.fig.draw_artist(lines)
+            count += len(lines.get_segments())
+            if count >= LINES_PER_PIECE and i < len(self.lines) - 1:
+                count = 0
+                yield
         self._lines_background = canvas.copy_from_bbox(self.fig.bbox)
         self._lines_drawn = True
 
@@ -317,7 +330,7 @@ class DiagramPanel(DiagramEvents, Foldable):
                 continue
             rows, cols = np.arange(round(y0 * s), round(y1 * s)), np.arange(round(x0 * s), round(x1 * s))
             pixels[np.ix_(rows, cols)] = self.mosaic[np.ix_((rows / s).astype(int), (cols / s).astype(int))]
-        for artist in self.moving[1:]:
+        for artist in self.highlights:
             self.fig.draw_artist(artist)
 
     def guard(self, action: Any) -> Any:

@@ -7,7 +7,8 @@ is shown in its own collapsible section under the figure and hears two things:
   * ``refresh(run, frame)``: a new picture is drawn (the Frame of playground.state, and the run
     it was captured from); a collapsed or hidden panel may return at once, so it costs nothing.
     A panel whose drawing takes longer than a training slice may also offer ``refresh_steps(run,
-    frame)``: the same work as an iterator that does one piece per ``next`` (a few tens of ms each).
+    frame, live)``: the same work as an iterator that does one piece per ``next`` (a few tens of ms
+    each); ``live``: the app is training, more frames follow soon.
     The app then runs one piece per turn of the event loop (``in_turns``), so that no piece keeps
     the kernel from a click for long; ``refresh`` is ``run_now(refresh_steps(...))``.
 

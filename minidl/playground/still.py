@@ -9,14 +9,13 @@ asks for a full draw (limits, labels or the artists' set changed).
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import ipywidgets as W
-import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from PIL import Image
+
+from .png import canvas_png
 
 
 class Still:
@@ -48,7 +47,5 @@ class Still:
         for artist in self.moving:
             if artist.get_visible():
                 self.fig.draw_artist(artist)
-        buffer = io.BytesIO()
-        Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3]).save(buffer, format="png", compress_level=1)
-        self.image.value = buffer.getvalue()
+        self.image.value = canvas_png(self.fig)
         self.frames += 1

@@ -38,6 +38,15 @@ def pixels(panel):
     return np.asarray(panel.fig.canvas.buffer_rgba())
 
 
+def line_widths(panel):
+    """Every line's width, in the order of lay.segments(0), (1), ... (one LineCollection per Linear layer)."""
+    return np.concatenate([c.get_linewidths() for c in panel.lines])
+
+
+def line_colours(panel):
+    return np.concatenate([c.get_colors() for c in panel.lines])
+
+
 def centre(panel, column, unit):
     return panel.lay.corners[column][unit] + D.TILE / 2
 
@@ -147,17 +156,17 @@ def test_the_panel_paints_the_tiles_and_lines_follow_the_weights(app):
     k = 3 * 16 + 5 + 2 * 16                                                 # line 4←6 of Linear 2, after Linear 1's 32
     w[3, 5] = 0.0
     panel.refresh(app.run)
-    assert panel.lines.get_linewidths()[k] == pytest.approx(0.3)            # 0: the thinnest, white
-    np.testing.assert_allclose(panel.lines.get_colors()[k][:3], 1.0, atol=0.02)
+    assert line_widths(panel)[k] == pytest.approx(0.3)            # 0: the thinnest, white
+    np.testing.assert_allclose(line_colours(panel)[k][:3], 1.0, atol=0.02)
     before = panel.image.value
     w[3, 5] = -5.0                                                          # the largest: widest, orange
     panel.refresh(app.run)
-    assert panel.lines.get_linewidths()[k] == pytest.approx(3.0)
-    np.testing.assert_allclose(panel.lines.get_colors()[k], D.CMAP(0.0), atol=1e-6)
+    assert line_widths(panel)[k] == pytest.approx(3.0)
+    np.testing.assert_allclose(line_colours(panel)[k], D.CMAP(0.0), atol=1e-6)
     assert "max |w| shown = 5" in panel.wmax.get_text() and panel.image.value != before
     w[3, 5] = 5.0
     panel.refresh(app.run)
-    np.testing.assert_allclose(panel.lines.get_colors()[k], D.CMAP(1.0), atol=1e-6)
+    np.testing.assert_allclose(line_colours(panel)[k], D.CMAP(1.0), atol=1e-6)
 
 
 def test_on_a_high_density_screen_the_tiles_are_scaled_with_the_figure(app):
@@ -273,7 +282,7 @@ def count_line_draws(panel):
     draw_artist = panel.fig.draw_artist
 
     def counting(artist):
-        calls["lines"] += artist is panel.lines
+        calls["lines"] += any(artist is c for c in panel.lines)
         return draw_artist(artist)
     panel.fig.draw_artist = counting
     return calls
@@ -293,16 +302,33 @@ def test_a_refresh_comes_in_pieces_and_the_lines_are_drawn_once_per_weights(canv
     next(steps)
     assert calls["lines"] == 0 and not sent                            # piece 1: values, mosaic, line styles
     next(steps)
-    assert calls["lines"] == 1 and not sent                            # piece 2: the lines
-    assert list(steps) == [None] and sent == [1] and calls["lines"] == 1   # pieces 3 and 4: tiles; the frame sent
+    n = len(panel.lines)                                               # a LineCollection per Linear layer
+    assert n == 4 and calls["lines"] == n and not sent                 # piece 2: the lines (576 < LINES_PER_PIECE)
+    assert list(steps) == [None] and sent == [1] and calls["lines"] == n   # pieces 3 and 4: tiles; the frame sent
     assert panel.refreshes == 2 and panel.cost > 0
     stepped = pixels(panel).copy()
     panel.refresh(app.run)                                            # the same weights, all at once
     np.testing.assert_array_equal(pixels(panel), stepped)
-    assert calls["lines"] == 2
+    assert calls["lines"] == 2 * n
     x, y = on_line(panel, 1, 2, 7)
     panel.point(x, y)                                                 # a hover: highlight, no lines redrawn
-    assert calls["lines"] == 2 and len(panel.hover_line.get_xydata()) == 2
+    assert calls["lines"] == 2 * n and len(panel.hover_line.get_xydata()) == 2
+
+
+def test_eight_layers_of_sixteen_draw_their_lines_in_pieces(app):
+    """1856 lines (~20 µs each): a piece about every LINES_PER_PIECE, each Linear layer's lines whole."""
+    app.layers.value = 8
+    for w in app.widths[:8]:
+        w.value = 16
+    panel = opened(app)
+    calls = count_line_draws(panel)
+    counts = []
+    for _ in panel.lines_steps():
+        counts.append(calls["lines"])
+    counts.append(calls["lines"])
+    sizes = [len(c.get_segments()) for c in panel.lines]
+    assert sizes == [32] + [256] * 7 + [32] and counts == [4, 7, 9]       # 800 | 768 | 288 lines
+    assert panel._lines_drawn
 
 
 def test_two_refreshes_never_interleave_their_pieces(app):
@@ -354,7 +380,8 @@ def test_eight_layers_of_sixteen_and_wider_layers(app):
     for w in app.widths:
         w.value = 16
     panel = opened(app)
-    assert panel.lay.sizes == (2, *[16] * 8, 2) and len(panel.lines.get_segments()) == 2 * 16 * 2 + 7 * 256
+    assert panel.lay.sizes == (2, *[16] * 8, 2)
+    assert sum(len(c.get_segments()) for c in panel.lines) == 2 * 16 * 2 + 7 * 256
     app.widths[3].value = 40
     assert panel.lay.shown[4] == 16 and "+24 more" in [t.get_text() for t in panel.ax.texts]
     assert "Error" not in app.status.value and app.step()
