@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/sweep_time.py [--seeds 0] [--out benchmarks/results]
 
 Trains every run of the full grid for the given seeds (the full sweep trains seeds 0-9), one process,
-one thread, each run and its twin exactly as experiments.run_pair does, and sums the CPU time
+one thread, each run and its twin exactly as experiments.run_pair does (experiments.trainers), and sums the CPU time
 (time.process_time, which a busy shared machine disturbs less than the wall clock) of each side. The
 full sweep's time on 2 idle cores is then about (minidl + twin) x 10 / len(seeds) / 2. Asserts nothing.
 """
@@ -19,8 +19,6 @@ from pathlib import Path
 import torch
 
 from minidl.lab import experiments as E
-from minidl.lab.reference import fit_twin, to_torch, torch_criterion, torch_optimizer
-from minidl.training.train import fit
 
 
 def main() -> None:
@@ -38,19 +36,14 @@ def main() -> None:
     for config in runs:
         view = next(name for name, keys in by_view.items() if config in keys)
         for seed in seeds:
-            train, test = E.data(seed, config.standardize)
-            model, criterion, opt = E.build(config, seed)
-            twin = to_torch(model)
-            tcrit, topt = torch_criterion(criterion), torch_optimizer(opt, twin)
-            kw = dict(epochs=config.epochs, batch_size=config.batch_size, generator=2000 + seed)
-            t0 = time.process_time()
-            fit(model, criterion, opt, train, test, progress=False, **kw)
-            t1 = time.process_time()
-            fit_twin(twin, tcrit, topt, train, test, **kw)
-            t2 = time.process_time()
+            took = {}
+            for fw, train in E.trainers(config, seed).items():
+                t0 = time.process_time()
+                train()
+                took[fw] = time.process_time() - t0
             side = cpu.setdefault(view, {"minidl": 0.0, "torch": 0.0, "runs": 0})
-            side["minidl"] += t1 - t0
-            side["torch"] += t2 - t1
+            side["minidl"] += took["minidl"]
+            side["torch"] += took["torch"]
             side["runs"] += 1
     scale = 10 / len(seeds) / 2
     lines = ["| experiment | runs | minidl CPU s | torch twin CPU s | twin share |", "|---|---:|---:|---:|---:|"]

@@ -30,7 +30,7 @@ import csv
 import io
 import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, fields, replace
 from multiprocessing import get_context
@@ -125,23 +125,32 @@ def build(config: Config, seed: int) -> tuple[Sequential, Any, Any]:
                              dtype=DTYPE, seed=1000 + seed))
 
 
-def run_pair(config: Config, seed: int, epochs: int | None = None) -> dict[str, History]:
-    """Train minidl and its torch twin from the same weights; {"minidl": History, "torch": History}.
+def trainers(config: Config, seed: int, epochs: int | None = None) -> dict[str, Callable[[], History]]:
+    """The run and its twin, built and ready: {"minidl": train, "torch": train}, each a call returning its History.
 
-    ``epochs`` overrides config.epochs (a shorter run is a prefix of the longer one). Which one
-    runs first alternates with the seed, so a busy machine slows both alike.
+    Both start from the same weights (the twin is ``reference.to_torch`` of the minidl model) and
+    see the same data and batch order. The twin's optimizer uses torch's multi-tensor update
+    (``foreach=True``: bitwise the same steps as torch's CPU default, fewer Python calls).
+    ``epochs`` overrides config.epochs (a shorter run is a prefix of the longer one).
     """
     from .reference import fit_twin, to_torch, torch_criterion, torch_optimizer
 
     train, test = data(seed, config.standardize)
     model, criterion, opt = build(config, seed)
     twin = to_torch(model)
-    tcrit, topt = torch_criterion(criterion), torch_optimizer(opt, twin)
+    tcrit, topt = torch_criterion(criterion), torch_optimizer(opt, twin, foreach=True)
     kw = dict(epochs=epochs or config.epochs, batch_size=config.batch_size, generator=2000 + seed)
-    out: dict[str, History] = {}
-    for fw in (FRAMEWORKS if seed % 2 == 0 else FRAMEWORKS[::-1]):
-        out[fw] = fit(model, criterion, opt, train, test, progress=False, **kw) if fw == "minidl" \
-            else fit_twin(twin, tcrit, topt, train, test, **kw)
+    return {"minidl": lambda: fit(model, criterion, opt, train, test, progress=False, **kw),
+            "torch": lambda: fit_twin(twin, tcrit, topt, train, test, **kw)}
+
+
+def run_pair(config: Config, seed: int, epochs: int | None = None) -> dict[str, History]:
+    """Train minidl and its torch twin from the same weights (``trainers``); {"minidl": History, "torch": History}.
+
+    Which one runs first alternates with the seed, so a busy machine slows both alike.
+    """
+    runs = trainers(config, seed, epochs)
+    out = {fw: runs[fw]() for fw in (FRAMEWORKS if seed % 2 == 0 else FRAMEWORKS[::-1])}
     return {fw: out[fw] for fw in FRAMEWORKS}
 
 

@@ -124,6 +124,36 @@ def test_reference_errors():
     assert type(torch_optimizer(md.AdamW(net.parameters()), to_torch(net))) is torch.optim.AdamW
 
 
+
+def test_torch_step_switches_modes_only_where_a_layer_depends_on_it():
+    """Course layers compute the same in both modes: no switching. Dropout does: measured in eval mode,
+    every module's own mode restored after."""
+    from minidl.lab.reference import TorchStep
+    x, labels = torch.randn(50, 2, dtype=torch.float64), torch.randint(0, 2, (50,))
+    twin = to_torch(course_net().to(torch.float64))
+    step = TorchStep(twin, torch.nn.CrossEntropyLoss(), torch.optim.SGD(twin.parameters(), lr=0.1))
+    with torch.no_grad():
+        out = twin(x)
+    assert not step.modal and twin.training
+    assert step.measure(x, labels, labels) == (float(torch.nn.functional.cross_entropy(out, labels)),
+                                               float((out.argmax(1) != labels).sum()) / 50)
+    assert step.error(x, labels) == step.measure(x, labels, labels)[1] and twin.training
+    step.train()
+    assert twin.training
+    twin.eval()
+    step.train()                                       # a twin left in eval mode is put back in train mode
+    assert twin.training and all(m.training for m in twin.modules())
+
+    drop = to_torch(md.Sequential(md.Linear(2, 25), md.Dropout(0.5), md.Linear(25, 2)).to(torch.float64))
+    drop[0].eval()                                     # left in eval mode on purpose: stays so
+    step = TorchStep(drop, torch.nn.CrossEntropyLoss(), torch.optim.SGD(drop.parameters(), lr=0.1))
+    with torch.no_grad():
+        plain = drop[2](drop[0](x))                    # eval mode: dropout is the identity
+    assert step.modal
+    assert step.measure(x, labels, labels)[0] == float(torch.nn.functional.cross_entropy(plain, labels))
+    assert step.error(x, labels) == float((plain.argmax(1) != labels).sum()) / 50
+    assert [m.training for m in drop.modules()] == [True, False, True, True]
+
 # -- fit_twin: minidl.train.fit() written with autograd ------------------------------------------------
 def course_run(loss="mse", opt="sgd", seed=0, dtype=torch.float64, act=md.ReLU, lr=None, n=300):
     """A course model, its criterion and optimizer, the twin of all three, and disk data."""
@@ -154,6 +184,25 @@ def test_fit_twin_history_equals_fit_history(loss, opt):
     for p, tp in zip(model.parameters(), twin.parameters(), strict=True):
         torch.testing.assert_close(p.data, tp.detach(), rtol=1e-12, atol=1e-12)
     assert t.config["n_train"] == 300 and t.config["batch_size"] == 64
+
+
+@pytest.mark.parametrize("loss, opt", [("mse", "sgd"), ("ce", "adam")])
+def test_foreach_twin_optimizer_takes_bitwise_the_same_steps(loss, opt):
+    """foreach=True (the experiments' twin) and torch's CPU default (the benchmarks'): the same run to the
+    last bit, parameters and optimizer state too."""
+    _, _, _, (twin, tc, loop), train, test = course_run(loss, opt, seed=5)
+    _, _, optimizer, (twin2, tc2, _), _, _ = course_run(loss, opt, seed=5)
+    multi = torch_optimizer(optimizer, twin2, foreach=True)
+    assert loop.defaults["foreach"] is False and multi.defaults["foreach"] is True
+    a = fit_twin(twin, tc, loop, train, test, epochs=4, batch_size=16, generator=3)
+    b = fit_twin(twin2, tc2, multi, train, test, epochs=4, batch_size=16, generator=3)
+    assert (a.train_loss, a.test_loss, a.train_error, a.test_error) == \
+        (b.train_loss, b.test_loss, b.train_error, b.test_error)
+    for p, q in zip(twin.parameters(), twin2.parameters(), strict=True):
+        assert torch.equal(p, q)
+        assert all(torch.equal(u, v) for u, v in zip(loop.state[p].values(), multi.state[q].values(), strict=True))
+    with pytest.raises(TypeError, match="^torch_optimizer: foreach must be True or False, got 'yes'$"):
+        torch_optimizer(optimizer, twin2, foreach="yes")
 
 
 def test_fit_twin_equals_the_tests_twin_loop_and_one_hot_targets_give_the_same_run():
