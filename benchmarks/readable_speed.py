@@ -33,7 +33,7 @@ from minidl.training.data import batch_order  # noqa: E402
 NAMES = ("minidl", "torch", "GEMMs")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 WARMUP = 2
-STEPS = {"M": 60, "L": 12}
+STEPS = {"M": 60, "L": 12}          # per size (S: 60 too, e.g. as a smoke test)
 
 
 def run(size: str, dtype: str, steps: int) -> dict[str, dict[str, float]]:
@@ -78,7 +78,7 @@ def main() -> None:
           f"{'readable/GEMMs':>15} {'last loss Δ':>12}")
     for size in args.sizes.split(","):
         for dtype in args.dtypes.split(","):
-            for clock, m in run(size, dtype, args.steps or STEPS[size]).items():
+            for clock, m in run(size, dtype, args.steps or STEPS.get(size, 60)).items():
                 print(f"{size + ' ' + DEFAULT_VARIANTS[size][0] + ' ' + dtype:<22} {clock:<5} "
                       f"{m['minidl'] * 1e3:>8.1f}ms {m['torch'] * 1e3:>8.1f}ms {m['GEMMs'] * 1e3:>8.1f}ms "
                       f"{m['torch'] / m['minidl']:>14.3f}× {m['minidl'] / m['GEMMs']:>14.3f}× "
