@@ -323,6 +323,9 @@ class Sequential(Module):
 
     def backward_parameters(self, grad_output: Tensor) -> None:
         """The same chain rule, but the first module skips dL/dx of the data (Module.backward_parameters)."""
+        if type(self).backward is not Sequential.backward:   # a subclass's own backward (a learner's): run it
+            self.backward(grad_output)
+            return
         for m in reversed(self._modules[1:]):
             grad_output = m.backward(grad_output)
         if self._modules:

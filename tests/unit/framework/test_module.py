@@ -316,3 +316,18 @@ def test_backward_parameters_gives_backwards_parameter_gradients_bitwise_and_ret
         assert all(torch.equal(p.grad, f) for p, f in zip(model.parameters(), full, strict=True))
         assert all(f.abs().sum() > 0 for f in full)
     assert md.Sequential().backward_parameters(torch.ones(1)) is None
+
+
+def test_backward_parameters_runs_a_sequential_subclasss_own_backward():
+    class Clipped(md.Sequential):                        # a learner's: clips the gradient before the chain rule
+        def backward(self, grad_output):
+            return super().backward(grad_output.clamp(-0.1, 0.1))
+
+    torch.manual_seed(0)
+    model, x, g = Clipped(md.Linear(2, 3), md.Tanh()), torch.randn(4, 2), torch.randn(4, 3)
+    model(x)
+    model.backward(g)
+    full = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    model.backward_parameters(g)
+    assert all(torch.equal(p.grad, f) for p, f in zip(model.parameters(), full, strict=True))
