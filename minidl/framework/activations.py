@@ -30,12 +30,13 @@ class _Elementwise(Module):
     def backward(self, grad_output: Tensor) -> Tensor:
         saved = self._saved("saved")
         self._check_grad(grad_output, saved.shape)
-        return grad_output * self.derivative(saved)
+        return self.derivative(saved).mul_(grad_output)      # f' ⊙ dL/dy, in place in derivative()'s new tensor
 
     def function(self, x: Tensor) -> Tensor:
         raise NotImplementedError
 
     def derivative(self, saved: Tensor) -> Tensor:
+        """f' as a new tensor: backward multiplies dL/dy into it (one allocation, not two)."""
         raise NotImplementedError
 
 

@@ -16,6 +16,7 @@ class Linear(Module):
     Backward: dL/dx = dL/dy · W          (N, in)    returned
               dL/dW = (dL/dy)ᵀ · x       (out, in)  accumulated into weight.grad
               dL/db = Σ_n dL/dy          (out,)     accumulated into bias.grad
+              (input_grad=False: the last two only, for a first layer, whose x is the data)
     Caches:   x
     Init:     W, b ~ U(-1/√in, 1/√in), drawn exactly as torch.nn.Linear draws them
               (same calls, same order), so the same torch.manual_seed gives the same weights.
@@ -44,13 +45,22 @@ class Linear(Module):
             return x @ self.weight.data.T                   # (N, out)
         return torch.addmm(self.bias.data, x, self.weight.data.T)   # b + x Wᵀ, (N, out)
 
-    def backward(self, grad_output: Tensor) -> Tensor:
+    def backward(self, grad_output: Tensor, input_grad: bool = True) -> Tensor | None:
         x = self._saved("x")
         self._check_grad(grad_output, (x.shape[0], self.out_features))
         self.weight.grad.addmm_(grad_output.T, x)           # weight.grad += (dL/dy)ᵀ x  (out, in), no temporary
         if self.bias is not None:
             self.bias.grad += grad_output.sum(dim=0)        # (out,)
+        if not input_grad:                                  # x is the data: nobody needs dL/dx (a training step)
+            return None
         return grad_output @ self.weight.data               # (N, in)
+
+    def backward_parameters(self, grad_output: Tensor) -> None:
+        """backward(grad_output, input_grad=False): dL/dW and dL/db only (see Module.backward_parameters)."""
+        if type(self).backward is Linear.backward:
+            self.backward(grad_output, input_grad=False)
+        else:                                               # a subclass's own backward (a learner's): run it
+            self.backward(grad_output)
 
     def _name(self) -> str:
         return f"Linear({self.in_features}, {self.out_features})"

@@ -84,6 +84,15 @@ class Module:
     def backward(self, grad_output: Tensor) -> Tensor:
         raise NotImplementedError(f"{type(self).__name__} must implement backward()")
 
+    def backward_parameters(self, grad_output: Tensor) -> None:
+        """backward when dL/dinput is not needed: only the parameters' gradients are accumulated.
+
+        A training step calls it, as the model's input is the data, whose gradient nobody uses (torch
+        does not compute it either: the data does not require grad). Here: backward, its result
+        dropped; Sequential passes it on to its first module, and Linear skips the product g W.
+        """
+        self.backward(grad_output)
+
     def __call__(self, *inputs: Tensor) -> Tensor:
         return self.forward(*inputs)
 
@@ -275,6 +284,7 @@ class Sequential(Module):
 
     Forward:  x_0 = x,  x_i = f_i(x_{i-1})
     Backward: the chain rule in reverse,  g_{i-1} = f_i.backward(g_i),  returns g_0 = dL/dx
+              (backward_parameters: the same, f_1 without g_0)
     """
 
     def __init__(self, *modules: Module):
@@ -310,6 +320,16 @@ class Sequential(Module):
         for m in reversed(self._modules):
             grad_output = m.backward(grad_output)
         return grad_output
+
+    def backward_parameters(self, grad_output: Tensor) -> None:
+        """The same chain rule, but the first module skips dL/dx of the data (Module.backward_parameters)."""
+        if type(self).backward is not Sequential.backward:   # a subclass's own backward (a learner's): run it
+            self.backward(grad_output)
+            return
+        for m in reversed(self._modules[1:]):
+            grad_output = m.backward(grad_output)
+        if self._modules:
+            self._modules[0].backward_parameters(grad_output)
 
     def __getitem__(self, index: int | slice) -> Module:
         if isinstance(index, slice):

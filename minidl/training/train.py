@@ -4,7 +4,9 @@
 from here.) One step is the protocol of the whole package, nothing hidden (ReadableStep):
 
     out = model(xb);  loss = criterion(out, tb)
-    model.zero_grad();  model.backward(criterion.backward());  optimizer.step()
+    model.zero_grad();  model.backward_parameters(criterion.backward());  optimizer.step()
+
+(backward_parameters: model.backward without its result, dL/dxb, which nobody needs.)
 
 Fast by default. Where training/fast.py supports the model, criterion and optimizer (a
 Linear/activation MLP, MSE or cross-entropy, SGD, RMSprop, Adam or AdamW), fit() runs that same step compiled
@@ -76,8 +78,8 @@ class ReadableStep:
 
         loss = criterion(model(xb), tb)         forward: every module caches what its backward needs
         model.zero_grad()
-        model.backward(criterion.backward())    dL/dinput returned, dL/dparameter accumulated
-        optimizer.step()
+        model.backward_parameters(criterion.backward())    dL/dparameter accumulated (model.backward
+        optimizer.step()                                   would also return dL/dxb, which nobody needs)
 
     Besides ``step`` the loop asks a step for: ``measure`` (loss and error rate in eval mode;
     optionally ``error``, the rate alone), ``snapshot`` / ``restore`` (for divergence), ``finite``
@@ -95,7 +97,7 @@ class ReadableStep:
         """One training step on the batch (xb, tb); returns the batch loss (a 0-d tensor)."""
         loss = self.criterion(self.model(xb), tb)
         self.model.zero_grad()
-        self.model.backward(self.criterion.backward())
+        self.model.backward_parameters(self.criterion.backward())   # backward without dL/dxb (the data's)
         self.optimizer.step()
         return loss
 

@@ -81,3 +81,13 @@ def test_fit_speed_prints_md_fit_against_the_torch_loop_and_writes_its_row(tmp_p
     assert rows["md.fit"][-2] == rows["md.fit(fast=False)"][-2]          # the same run, compiled or readable
     written = (tmp_path / "fit_speed.md").read_text()
     assert "faster than the idiomatic torch loop" in written and "benchmarks/fit_speed.py --epochs 2" in written
+
+
+def test_readable_speed_prints_torch_over_readable_for_both_clocks():
+    done = subprocess.run([sys.executable, str(BENCH / "readable_speed.py"), "--sizes", "S", "--dtypes", "float64",
+                           "--steps", "4"], capture_output=True, text=True, timeout=300, cwd=ROOT, check=True)
+    rows = [line.split() for line in done.stdout.splitlines() if line.startswith("S mse-sgd float64")]
+    assert [r[3] for r in rows] == ["wall", "cpu"], done.stdout
+    for r in rows:
+        assert float(r[-3].rstrip("×")) > 0 and float(r[-1]) <= 1e-9, r   # a ratio; the same loss as torch
+    assert "load average at the start" in done.stdout

@@ -30,3 +30,19 @@ def test_each_activation_matches_torch(name):
     theirs = {"relu": torch.relu, "leaky_relu": torch.nn.functional.leaky_relu, "tanh": torch.tanh,
               "sigmoid": torch.sigmoid}[name]
     torch.testing.assert_close(ACTIVATIONS[name]()(x), theirs(x))
+
+
+@pytest.mark.parametrize("name", ["relu", "leaky_relu", "tanh", "sigmoid"])
+def test_backward_multiplies_into_a_new_tensor_leaving_grad_output_and_the_cache_alone(name):
+    """backward writes f' ⊙ dL/dy into the tensor derivative() returns: it must be a new one."""
+    from minidl.framework.activations import ACTIVATIONS
+
+    act = ACTIVATIONS[name]()
+    x = torch.linspace(-2, 2, 12, dtype=torch.float64).reshape(3, 4)
+    act(x)
+    g = torch.randn(3, 4, dtype=torch.float64)
+    g_before, saved_before = g.clone(), act.saved.clone()
+    first = act.backward(g)
+    second = act.backward(g)
+    assert first is not g and first is not act.saved and torch.equal(first, second)
+    assert torch.equal(g, g_before) and torch.equal(act.saved, saved_before)

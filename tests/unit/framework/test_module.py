@@ -291,3 +291,43 @@ def test_buffers_are_saved_loaded_and_moved_but_never_trained():
     with pytest.raises(ValueError, match="missing key '0.total'"):
         other.load_state_dict({k: v for k, v in state.items() if k != "0.total"})
 
+
+
+
+def test_backward_parameters_gives_backwards_parameter_gradients_bitwise_and_returns_nothing():
+    class Scale(md.Module):                              # a learner's module: only backward, no backward_parameters
+        def forward(self, x):
+            return 3.0 * x
+
+        def backward(self, grad_output):
+            return 3.0 * grad_output
+
+    torch.manual_seed(0)
+    f64 = torch.float64
+    for model in (md.Sequential(md.Linear(2, 3, dtype=f64), md.ReLU(), md.Linear(3, 2, dtype=f64)),
+                  md.Sequential(Scale(), md.Linear(2, 2, dtype=f64), md.Tanh()),
+                  md.Sequential(md.Sequential(md.Linear(2, 3, dtype=f64), md.Tanh()), md.Linear(3, 2, dtype=f64))):
+        x, g = torch.randn(4, 2, dtype=f64), torch.randn(4, 2, dtype=f64)
+        model(x)
+        assert model.backward(g).shape == (4, 2)
+        full = [p.grad.clone() for p in model.parameters()]
+        model.zero_grad()
+        assert model.backward_parameters(g) is None
+        assert all(torch.equal(p.grad, f) for p, f in zip(model.parameters(), full, strict=True))
+        assert all(f.abs().sum() > 0 for f in full)
+    assert md.Sequential().backward_parameters(torch.ones(1)) is None
+
+
+def test_backward_parameters_runs_a_sequential_subclasss_own_backward():
+    class Clipped(md.Sequential):                        # a learner's: clips the gradient before the chain rule
+        def backward(self, grad_output):
+            return super().backward(grad_output.clamp(-0.1, 0.1))
+
+    torch.manual_seed(0)
+    model, x, g = Clipped(md.Linear(2, 3), md.Tanh()), torch.randn(4, 2), torch.randn(4, 3)
+    model(x)
+    model.backward(g)
+    full = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    model.backward_parameters(g)
+    assert all(torch.equal(p.grad, f) for p, f in zip(model.parameters(), full, strict=True))

@@ -34,7 +34,7 @@ def test_methods_shows_the_docstring_and_those_methods_only():
     assert "def forward(" in code and "def backward(" in code
     assert "def __init__(" not in code and "def extra_repr(" not in code
     assert "    # … not shown: __init__, reset_parameters …" in code
-    assert code.rstrip().endswith("# … not shown: _name, extra_repr …")
+    assert code.rstrip().endswith("# … not shown: backward_parameters, _name, extra_repr …")
     assert code.index("def forward(") < code.index("def backward(")
 
 
