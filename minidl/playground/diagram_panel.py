@@ -182,7 +182,7 @@ class DiagramPanel(DiagramEvents, Foldable):
         self.weights, self.tiles = weights, D.values(run, self.lay)
         self.mosaic = D.mosaic(self.lay, self.tiles)
         colours, widths, m = D.line_style(weights, self.lay)
-        ends = np.cumsum([len(c.get_segments()) for c in self.lines])[:-1]
+        ends = np.cumsum(self.line_counts)[:-1]
         for lines, c, w in zip(self.lines, np.split(colours, ends), np.split(widths, ends), strict=True):
             lines.set_color(c)
             lines.set_linewidth(w)
@@ -222,7 +222,9 @@ class DiagramPanel(DiagramEvents, Foldable):
         ax.set_xlim(0, lay.width)
         ax.set_ylim(lay.height, 0)
         ax.set_axis_off()
-        self.lines = [LineCollection(lay.segments(l), zorder=1, capstyle="round") for l in range(lay.columns - 1)]
+        segments = [lay.segments(l) for l in range(lay.columns - 1)]
+        self.line_counts = [len(segs) for segs in segments]          # (get_segments() rebuilds them: slow)
+        self.lines = [LineCollection(segs, zorder=1, capstyle="round") for segs in segments]
         for lines in self.lines:                           # one per Linear layer: drawn a few per piece
             ax.add_collection(lines, autolim=False)
         self.mosaic = np.full((lay.height, lay.width, 4), 255, np.uint8)
@@ -310,9 +312,9 @@ class DiagramPanel(DiagramEvents, Foldable):
         canvas = self.fig.canvas
         canvas.restore_region(self._background)
         count = 0
-        for i, lines in enumerate(self.lines):
+        for i, (lines, n) in enumerate(zip(self.lines, self.line_counts, strict=True)):
             self.fig.draw_artist(lines)
-            count += len(lines.get_segments())
+            count += n
             if count >= LINES_PER_PIECE and i < len(self.lines) - 1:
                 count = 0
                 yield
