@@ -40,6 +40,7 @@ from .settings import Settings
 
 DPI = 80                                   # one layout unit per pixel
 BUDGET = 4                                 # refresh at most every BUDGET × the last refresh's cost
+FRAME_TASK = "diagram frame"              # the name of a skipped frame's task (it draws; it never trains)
 LINES_PER_PIECE = 600                      # lines drawn between two turns of the event loop (~15 ms)
 
 
@@ -161,8 +162,8 @@ class DiagramPanel(DiagramEvents, Foldable):
         if wait > 0 or self._drawing:                   # a refresh came in between: this one after its budget
             self._defer(max(wait, 0.05))
         else:
-            self._stepping = asyncio.ensure_future(in_turns(self._guarded(self.refresh_steps(self.run, live=self.live)),
-                                                        self.settings))
+            frame = in_turns(self._guarded(self.refresh_steps(self.run, live=self.live)), self.settings)
+            self._stepping = asyncio.get_running_loop().create_task(frame, name=FRAME_TASK)
 
     def _guarded(self, steps: Steps) -> Steps:
         """``steps``, each piece through ``guard``: an exception ends them as a red line in the readout."""
