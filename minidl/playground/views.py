@@ -28,7 +28,6 @@ Two ways to show it, the same artists either way:
 
 from __future__ import annotations
 
-import io
 import math
 import textwrap
 import warnings
@@ -41,12 +40,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
-from PIL import Image
 
 from ..tools.viz import STYLE
 from .colours import MAX_CLASSES, class_colour, class_image
 from .panels import Steps, run_now
-from .png import canvas_png
+from .png import canvas_png, png
 from .state import GRID, UNIT_GRID, UNIT_LAYERS, UNITS, Frame
 
 CENTRES = (np.arange(GRID) + 0.5) / GRID          # the boundary's pixel centres (viz.decision_grid)
@@ -345,7 +343,8 @@ def _ipympl_canvas() -> Any:
 
             def get_diff_image(self) -> bytes | None:
                 """matplotlib's webagg diff frame (the pixels that changed since the last frame sent), encoded
-                fast (zlib level 1, not 6); nothing at all while training with no page to send it to."""
+                fast (png.py: rows unfiltered, zlib level 1); nothing at all while training with no page to send
+                it to."""
                 if not self._png_is_old or (self.syncing_data_url and self.live):
                     return None
                 buff = np.asarray(self.get_renderer().buffer_rgba()).view(np.uint32).squeeze(2)
@@ -357,18 +356,13 @@ def _ipympl_canvas() -> Any:
                     self.set_image_mode("diff")
                     output = np.where(buff != self._last_buff, buff, 0)
                 self._last_buff, self._force_full, self._png_is_old = buff.copy(), False, False
-                with io.BytesIO() as png:
-                    Image.fromarray(output.view(np.uint8).reshape(*output.shape, 4)).save(png, format="png",
-                                                                                            compress_level=1)
-                    return png.getvalue()
+                return png(output.view(np.uint8).reshape(*output.shape, 4))       # png.py: fast
 
             def send_binary(self, data: Any) -> None:
                 if self.syncing_data_url and not self.live:   # no page yet: keep the frame as a data URL
                     import base64
                     pixels = self._last_buff.view(dtype=np.uint8).reshape((*self._last_buff.shape, 4))
-                    with io.BytesIO() as png:
-                        Image.fromarray(pixels).save(png, format="png", compress_level=1)
-                        self._data_url = "data:image/png;base64," + base64.b64encode(png.getvalue()).decode()
+                    self._data_url = "data:image/png;base64," + base64.b64encode(png(pixels)).decode()
                     dpi = self.figure.get_dpi()
                     self._size = (self.figure.get_figwidth() * dpi, self.figure.get_figheight() * dpi)
                 self.send({"data": '{"type": "binary"}'}, buffers=[data])

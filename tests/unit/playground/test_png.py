@@ -11,12 +11,13 @@ from PIL import Image
 from minidl.playground.png import canvas_png, png
 
 
+@pytest.mark.parametrize("channels", [3, 4])
 @pytest.mark.parametrize("shape", [(1, 1), (3, 5), (64, 17), (200, 301)])
-def test_png_reads_back_pixel_for_pixel(shape):
-    rgb = np.random.default_rng(sum(shape)).integers(0, 256, (*shape, 3), dtype=np.uint8)
+def test_png_reads_back_pixel_for_pixel(shape, channels):
+    rgb = np.random.default_rng(sum(shape)).integers(0, 256, (*shape, channels), dtype=np.uint8)
     data = png(rgb)
     back = Image.open(io.BytesIO(data))
-    assert data[:8] == b"\x89PNG\r\n\x1a\n" and back.mode == "RGB" and back.size == shape[::-1]
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and back.mode == "RGBA"[:channels] and back.size == shape[::-1]
     np.testing.assert_array_equal(np.asarray(back), rgb)
 
 
@@ -30,8 +31,8 @@ def test_a_figures_pixels_without_alpha():
     assert back.shape == (50, 100, 3)
 
 
-@pytest.mark.parametrize("bad", [np.zeros((4, 4, 4), np.uint8), np.zeros((4, 4, 3)), np.zeros((4, 4), np.uint8),
+@pytest.mark.parametrize("bad", [np.zeros((4, 4, 2), np.uint8), np.zeros((4, 4, 3)), np.zeros((4, 4), np.uint8),
                                  [[1, 2, 3]]])
 def test_anything_else_is_refused_in_one_line(bad):
-    with pytest.raises(ValueError, match=r"^png: expected an \(H, W, 3\) uint8 array, got "):
+    with pytest.raises(ValueError, match=r"^png: expected an \(H, W, 3\) or \(H, W, 4\) uint8 array, got "):
         png(bad)
