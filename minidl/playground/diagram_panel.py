@@ -113,8 +113,9 @@ class DiagramPanel(DiagramEvents, Foldable):
         run_now(self.refresh_steps(run, frame, live))
 
     def refresh_steps(self, run: Any, frame: Any = None, live: bool = True) -> Steps:
-        """Draw ``run`` if the panel is open, in three pieces (panels.in_turns runs one per turn of the event
-        loop): the values, mosaic and line styles; the lines; the tiles, highlights and the frame sent.
+        """Draw ``run`` if the panel is open, in pieces (panels.in_turns runs one per turn of the event loop):
+        the values, mosaic and line styles; the lines, about LINES_PER_PIECE a piece; the tiles and highlights;
+        the frame sent.
         Collapsed, nothing. While an asyncio loop runs (a kernel), frames come at most every BUDGET × the
         last one's cost (the diagram takes at most 1/BUDGET of the time: training goes on); a frame skipped
         is drawn when that time is up, unless another came first, so the last state is always shown."""
