@@ -7,18 +7,24 @@ faster. ``plan = compile(model, criterion, optimizer)`` returns a FastStep whose
     out = model(xb);  loss = criterion(out, tb)
     model.zero_grad();  model.backward(criterion.backward());  optimizer.step()
 
-with the same arithmetic (parameters bit for bit the readable step's, except with cross-entropy:
-below; the MSE loss value is summed by one dot product, so it may differ in its last bits), but
+with the same mathematics, but
+  * the step is straight-line Python generated once per batch size (``plan.source(n)`` prints it):
+    one line per tensor op, every tensor a name bound at generation, no loop, lookup or branch;
   * every activation and gradient goes into buffers allocated once per batch size (``out=``);
   * activations run in place, and their backward reuses the forward's output y, written over
-    once it is no longer needed: ReLU' = sign(y), tanh' = 1 - y², σ' = (1 - y) y;
-  * on large activations ReLU's backward is one pass, g ← g where y > 0 else 0, not two;
+    once it is no longer needed: ReLU' = [y > 0] (one op), tanh' = 1 - y², σ' = (1 - y) y;
   * cross-entropy is 6 ops, not 12: log_softmax in one, the loss a dot product, then the gradient
-    (softmax - onehot)/N. This rounds differently from losses.py, which spells log-softmax out
-    (issue 11 allows it): float64 runs agree with the readable step to 1e-12 relative, with the
-    same error counts (tests/unit/training/test_fast.py says so);
+    (softmax - onehot)/N; MSE's loss value is one dot product;
+  * small layers (below SMALL_BELOW elements, where an op costs its call) add the bias after the
+    product (with ReLU in the same call) and sum dL/db as gᵀ 1, a matrix-vector product;
+  * SGD's momentum b ← g + μb is one op (a fused multiply-add);
   * the first layer's dL/dx is skipped (nobody needs the gradient of the data);
   * FlatUpdate updates all parameters with a few ops on flat tensors, not a few per parameter.
+The fused log-softmax, the sums in another order and the fused multiply-add round differently
+from the readable modules (issue 11 allows it where it buys speed): float64 runs agree with the
+readable step to 1e-12 relative on every loss, with the same error counts; where none of them
+applies (large layers, Adam, SGD with dampening) the parameters are bit for bit the readable
+step's. tests/unit/training/test_fast.py says both.
 
 Supported: a Sequential (nested ones flattened) of Linear layers, each followed by at most one
 ReLU, LeakyReLU, Tanh or Sigmoid; MSELoss, or CrossEntropyLoss with class indices (reduction
@@ -39,6 +45,7 @@ tests/unit/training/test_fast.py checks all this against the readable step.
 
 from __future__ import annotations
 
+import builtins
 import math
 from types import SimpleNamespace
 
@@ -53,11 +60,18 @@ from ..framework.optim import SGD, Adam, AdamW, Optimizer, RMSprop
 
 ELEMENTWISE = tuple(ACTIVATIONS.values())
 # ReLU's backward in one pass: g ← g where y > 0, else 0 (y = relu(x), so y > 0 ⇔ x > 0). The same numbers
-# as g · sign(y), but one read of g and y instead of sign_ then mul_: 3× faster on L's (4096, 2048)
-# activations. A plain tensor op of torch's (the kernel its own ReLU backward runs), not autograd; called
-# through torch.ops it costs ~1 µs more than sign_ and mul_ together, so small tensors keep those two.
-RELU_BACKWARD = torch.ops.aten.threshold_backward.grad_input
-ONE_PASS_FROM = 1 << 16                   # elements: from here on, memory passes cost more than calls
+# as g · sign(y), but one op and one read of g and y instead of sign_ then mul_: 3× faster on L's
+# (4096, 2048) activations, and a call less on small ones. A plain tensor op of torch's (the kernel its own
+# ReLU backward runs), not autograd, called without torch.ops' Python wrapper (which costs ~1 µs a call).
+_THRESHOLD_BACKWARD = torch.ops.aten.threshold_backward.grad_input
+RELU_BACKWARD = getattr(_THRESHOLD_BACKWARD, "_op", _THRESHOLD_BACKWARD)
+# Below this many elements a tensor op costs its call (~2 µs), above it its passes over memory. Small
+# layers take the ops with fewer or cheaper calls: the bias added after the product (mm, then add_ or
+# add-and-ReLU in one call: addmm with a bias first copies it into the output, a broadcast copy),
+# and Σ_n g as a matrix-vector product gᵀ 1. Both round differently from the readable step (a sum in
+# another order; MKL adds addmm's bias inside its kernel), which is why the readable and compiled
+# steps agree to 1e-12 in float64, not bit for bit. Large layers keep the readable step's ops.
+SMALL_BELOW = 1 << 16
 
 
 def compile(model: Module, criterion: Loss, optimizer: Optimizer) -> FastStep:   # noqa: A001
@@ -177,6 +191,7 @@ class FlatUpdate:
         self.P, self.G = _gather([p.data for p in self.params]), _gather([p.grad for p in self.params])
         self.S: Tensor | None = None          # scratch, for L1, weight decay, Nesterov and Adam only
         self.S2: Tensor | None = None         # RMSprop's √v + ε
+        self.scalar = torch.zeros((), dtype=self.P.dtype, device=self.P.device)   # see _number
         self.names = self._names()
         states = [self.optimizer.state.get(p) for p in self.params]
         if "momentum_buffer" in self.names and type(self.optimizer) is RMSprop:
@@ -226,13 +241,19 @@ class FlatUpdate:
         if self.first and (adam or group["momentum"] != 0):
             self.state = self._start_state()
 
+    def _number(self, value: float) -> Tensor:
+        """value in a 0-d tensor of the parameters' dtype, kept: torch turns a Python number multiplying or
+        dividing a tensor into a new tensor first, ~3 µs, more than the op itself on the course network.
+        The same number in the same dtype, so the same result."""
+        return self.scalar.fill_(value)
+
     def step(self) -> None:
         """The update; prepare() first."""
         group, P, g, S, first = self.optimizer.param_groups[0], self.P, self.G, self.S, self.first
         if group["l1"] != 0:                                             # optim.add_l1, before θ moves:
             g = torch.add(g, torch.sign(P, out=S), alpha=group["l1"], out=S)   # g ← ∇θ + λ₁ sign(θ)
         if group["weight_decay"] != 0 and type(self.optimizer) is AdamW:
-            P.mul_(1.0 - group["lr"] * group["weight_decay"])            # AdamW: θ ← θ(1 − lr·λ)
+            P.mul_(self._number(1.0 - group["lr"] * group["weight_decay"]))   # AdamW: θ ← θ(1 − lr·λ)
         elif group["weight_decay"] != 0:
             g = torch.add(g, P, alpha=group["weight_decay"], out=S)      # g ← g + λθ
         if type(self.optimizer) is SGD:
@@ -242,7 +263,10 @@ class FlatUpdate:
                 if first:
                     b.copy_(g)                                           # b ← g at the first step
                 else:
-                    b.mul_(_const(mu, P)).add_(g, alpha=1.0 - group["dampening"])   # b ← μb + (1 − τ)g
+                    if group["dampening"] == 0:                                  # one op, not two:
+                        torch.add(g, b, alpha=mu, out=b)                         # b ← g + μb
+                    else:
+                        b.mul_(_const(mu, P)).add_(g, alpha=1.0 - group["dampening"])   # b ← μb + (1 − τ)g
                 g = torch.add(g, b, alpha=mu, out=S) if group["nesterov"] else b
             P.add_(g, alpha=-group["lr"])                                # θ ← θ − lr·g
             return
@@ -262,18 +286,23 @@ class FlatUpdate:
         (b1, b2), (m, v) = group["betas"], self.state
         m.lerp_(g, 1.0 - b1)                                             # m ← β₁m + (1 − β₁)g
         v.mul_(_const(b2, P)).addcmul_(g, g, value=1.0 - b2)             # v ← β₂v + (1 − β₂)g²
-        denom = torch.sqrt(v, out=S).div_(math.sqrt(1.0 - b2 ** t)).add_(_const(group["eps"], P))
+        denom = torch.sqrt(v, out=S).div_(self._number(math.sqrt(1.0 - b2 ** t))).add_(_const(group["eps"], P))
         P.addcdiv_(m, denom, value=-group["lr"] / (1.0 - b1 ** t))       # θ ← θ − lr m̂ / (√v̂ + ε)
 
 
 class FastStep:
-    """forward + loss + backward of a Linear/activation MLP into preallocated buffers, then FlatUpdate."""
+    """forward + loss + backward of a Linear/activation MLP into preallocated buffers, then FlatUpdate.
+
+    For each batch size the step is generated once as straight-line Python (``source(n)`` shows it):
+    one line per tensor operation, every tensor a name bound at generation, so a step pays for no loop,
+    attribute lookup or branch; ~15% of a course-sized step was that bookkeeping.
+    """
 
     def __init__(self, model: Module, criterion: Loss, optimizer: Optimizer):
         self.layers, self.criterion = _check(model, criterion, optimizer), criterion
         self.update = FlatUpdate(optimizer)
         self.in_features = self.layers[0][0].in_features
-        self._plans: dict[int, list[SimpleNamespace]] = {}
+        self._plans: dict[tuple[int, str], SimpleNamespace] = {}
         # Autograd is off already (set_grad_enabled(False) or not), but every op still passes
         # through autograd's dispatch layer to find that out; inference mode skips that layer.
         # Everything the step keeps is allocated before entering it (see FlatUpdate.prepare).
@@ -281,22 +310,18 @@ class FastStep:
 
     def step(self, xb: Tensor, tb: Tensor) -> Tensor:
         """One training step on the batch (xb, tb); returns the batch loss (a 0-d tensor)."""
-        if self.update.stale():
-            self.update.adopt()
-            self._plans.clear()               # their views of the parameters are out of date
-        dtype = self.update.P.dtype
-        if not isinstance(xb, Tensor) or xb.dim() != 2 or xb.shape[1] != self.in_features or xb.dtype != dtype:
-            got = f"{tuple(xb.shape)} {xb.dtype}" if isinstance(xb, Tensor) else type(xb).__name__
-            raise ValueError(f"FastStep.step: expected x of shape (N, {self.in_features}) and dtype {dtype}, "
-                             f"got {got}")
-        plan = self._plans.get(xb.shape[0]) or self._plan(xb.shape[0])
+        plan = self._current(xb, "FastStep.step")
+        self._check_target(tb, plan)
         self.update.prepare()
         with self._inference:                 # no autograd bookkeeping at all: ~10% faster here
-            out = self._forward(xb, plan)
-            loss = self._loss(out, tb, plan[-1])  # dL/dout goes into plan[-1].grad
-            self._backward(xb, plan)
+            loss = plan.train(xb, tb)
             self.update.step()
         return loss
+
+    def source(self, n: int) -> str:
+        """The Python the step runs for a batch of n rows (generated at its first use)."""
+        self._adopt_if_stale()
+        return (self._plans.get((n, self.criterion.reduction)) or self._plan(n)).source
 
     # -- what fit()'s loop asks of a step besides step() (see train.ReadableStep) ---------------------
     def matches(self, model: Module) -> bool:
@@ -308,33 +333,49 @@ class FastStep:
         return len(layers) == len(self.layers) and all(
             a[0] is b[0] and a[1] is b[1] for a, b in zip(layers, self.layers, strict=True))
 
-    def _current(self) -> None:
+    def _current(self, x: Tensor, where: str) -> SimpleNamespace:
+        """The plan for a batch like x, after adopting replaced parameters or state; x checked."""
         if self.update.stale():
             self.update.adopt()
-            self._plans.clear()
+            self._plans.clear()               # their views of the parameters are out of date
+        dtype = self.update.P.dtype
+        if not isinstance(x, Tensor) or x.dim() != 2 or x.shape[1] != self.in_features or x.dtype != dtype:
+            got = f"{tuple(x.shape)} {x.dtype}" if isinstance(x, Tensor) else type(x).__name__
+            raise ValueError(f"{where}: expected x of shape (N, {self.in_features}) and dtype {dtype}, got {got}")
+        return self._plans.get((x.shape[0], self.criterion.reduction)) or self._plan(x.shape[0])
+
+    def _check_target(self, target: Tensor, plan: SimpleNamespace) -> None:
+        """A ValueError unless target fits the loss: before anything is computed or changed."""
+        if type(self.criterion) is MSELoss:
+            if not isinstance(target, Tensor) or target.shape != plan.out_shape:
+                raise ValueError(f"FastStep.step: MSELoss target: expected shape {tuple(plan.out_shape)}, "
+                                 f"got {getattr(target, 'shape', type(target).__name__)}")
+        elif not isinstance(target, Tensor) or target.shape != plan.out_shape[:1] or target.dtype != torch.long:
+            raise ValueError(f"FastStep.step: CrossEntropyLoss target: expected class indices, shape "
+                             f"({plan.out_shape[0]},) dtype torch.int64 (no probability targets here), "
+                             f"got {getattr(target, 'shape', type(target).__name__)}")
 
     def measure(self, x: Tensor, target: Tensor, labels: Tensor) -> tuple[float, float]:
         """(loss, error rate) on (x, target), labels for the error: metrics.measure's numbers
         (no Dropout here, so train and eval mode agree), computed in this plan's buffers."""
-        self._current()
-        plan = self._plans.get(x.shape[0]) or self._plan(x.shape[0])
+        plan = self._current(x, "FastStep.measure")
+        self._check_target(target, plan)
         with self._inference:
-            out = self._forward(x, plan)
+            out = plan.forward(x)
             wrong = torch.count_nonzero(out.argmax(dim=1) != labels)
-            loss = self._loss(out, target, plan[-1], gradient=False)
+            loss = plan.value(out, target)
         return float(loss), float(wrong) / max(len(labels), 1)
 
     def error(self, x: Tensor, labels: Tensor) -> float:
         """The error rate alone (no loss): what fit records on the training set."""
-        self._current()
-        plan = self._plans.get(x.shape[0]) or self._plan(x.shape[0])
+        plan = self._current(x, "FastStep.error")
         with self._inference:
-            wrong = torch.count_nonzero(self._forward(x, plan).argmax(dim=1) != labels)
+            wrong = torch.count_nonzero(plan.forward(x).argmax(dim=1) != labels)
         return float(wrong) / max(len(labels), 1)
 
     def snapshot(self) -> tuple:
         """Copies of the parameters, the optimizer state and hyperparameters: for restore()."""
-        self._current()
+        self._adopt_if_stale()
         u = self.update
         group = {k: v for k, v in u.optimizer.param_groups[0].items() if k != "params"}
         state = None if u.state is None else [s.clone() for s in u.state]
@@ -344,7 +385,7 @@ class FastStep:
     def restore(self, snapshot: tuple) -> None:
         """Put back what snapshot() copied (values into the same tensors; no state if there was none)."""
         P, state, steps, group = snapshot
-        self._current()
+        self._adopt_if_stale()
         u = self.update
         u.P.copy_(P)
         if state is None:
@@ -360,12 +401,18 @@ class FastStep:
                     s["step"] = t
         u.optimizer.param_groups[0].update(group)
 
+    def _adopt_if_stale(self) -> None:
+        if self.update.stale():
+            self.update.adopt()
+            self._plans.clear()
+
     def finite(self, losses: Tensor) -> bool:
         """Every loss and every parameter finite (one check on the flat parameters)."""
         return bool(torch.isfinite(losses).all() & torch.isfinite(self.update.P).all())
 
-    def _plan(self, n: int) -> list[SimpleNamespace]:
-        """For batch size n, one record per layer: its tensors, its buffers, views made once.
+    # -- the plan: buffers for batch size n, and the code over them ------------------------------------
+    def _plan(self, n: int) -> SimpleNamespace:
+        """For batch size n: one record per layer (its tensors and buffers), then the generated code.
 
         Layer i's output y (n, out) is dead once backward has multiplied its derivative in, just
         before dL/dx (n, in) is computed: so one buffer of n·max(in, out) entries holds both.
@@ -374,95 +421,117 @@ class FastStep:
             self._plans.clear()
         P = self.update.P
         new = lambda *shape: torch.empty(*shape, dtype=P.dtype, device=P.device)
-        plan = []
+        layers = []
         for i, (lin, act) in enumerate(self.layers):
             memory = new(n * max(lin.out_features, lin.in_features if i > 0 else 0))
-            plan.append(SimpleNamespace(
+            layers.append(SimpleNamespace(
                 act=type(act), slope=getattr(act, "negative_slope", None),
-                one_pass=n * lin.out_features >= ONE_PASS_FROM,
+                small=n * lin.out_features < SMALL_BELOW,
                 W=lin.weight.data, WT=lin.weight.data.T, gW=lin.weight.grad,
                 b=None if lin.bias is None else lin.bias.data, gb=None if lin.bias is None else lin.bias.grad,
                 h=memory[:n * lin.out_features].view(n, lin.out_features),                  # y      (n, out)
                 g_in=memory[:n * lin.in_features].view(n, lin.in_features) if i > 0 else None,   # dL/dx
                 scratch=new(n, lin.out_features) if type(act) in (LeakyReLU, Sigmoid) else None))
-        for below, above in zip(plan, plan[1:] + [None], strict=True):
+        for below, above in zip(layers, layers[1:] + [None], strict=True):
             below.grad = above.g_in if above else new(n, self.layers[-1][0].out_features)   # dL/dy (n, out)
-            below.gradT = below.grad.T
-        last = plan[-1]                                 # cross-entropy's: views made here, not at every step
-        last.column, last.minus_one, last.minus_mean = new(n, 1), new(n, 1).fill_(-1), new(n).fill_(-1 / n)
-        last.column_flat, last.minus_ones = last.column.view(-1), last.minus_one.view(-1)
-        plan[-1].grad_flat = plan[-1].grad.view(-1)
-        self._plans[n] = plan
+        plan = SimpleNamespace(layers=layers, out_shape=layers[-1].h.shape,
+                               **_generate(layers, self.criterion, n, new))
+        self._plans[n, self.criterion.reduction] = plan
         return plan
 
-    def _forward(self, x: Tensor, plan: list[SimpleNamespace]) -> Tensor:
-        for L in plan:
-            if L.b is None:
-                torch.mm(x, L.WT, out=L.h)                              # x Wᵀ
-            else:
-                torch.addmm(L.b, x, L.WT, out=L.h)                      # b + x Wᵀ
-            if L.act is ReLU:
-                L.h.relu_()
-            elif L.act is Tanh:
-                L.h.tanh_()
-            elif L.act is Sigmoid:
-                L.h.sigmoid_()
-            elif L.act is LeakyReLU:                                    # the slope, kept for backward:
-                L.scratch.fill_(L.slope).masked_fill_(L.h > 0, 1.0)     # 1 where x > 0, else a
-                L.h.mul_(L.scratch)
-            x = L.h
-        return x
 
-    def _loss(self, out: Tensor, target: Tensor, L: SimpleNamespace, gradient: bool = True) -> Tensor:
-        """The loss value; dL/dout into L.grad (unless not ``gradient``). MSE: the same numbers as
-        losses.py; cross-entropy: fewer ops, rounded differently (see the module docstring)."""
-        mean = self.criterion.reduction == "mean"
-        if type(self.criterion) is MSELoss:
-            if not isinstance(target, Tensor) or target.shape != out.shape:
-                raise ValueError(f"FastStep.step: MSELoss target: expected shape {tuple(out.shape)}, "
-                                 f"got {getattr(target, 'shape', type(target).__name__)}")
-            diff = torch.sub(out, target, out=L.grad)                   # ŷ - y
-            count = diff.numel() if mean else 1
-            flat = L.grad_flat                                          # diff as a vector (a view)
-            value = torch.dot(flat, flat) / _const(count, out)          # Σ (ŷ - y)² / M: 2 ops, not 3
-            if gradient:
-                diff.mul_(_const(2.0 / count, out))                     # (2/M)(ŷ - y)
-            return value
-        if not isinstance(target, Tensor) or target.shape != out.shape[:1] or target.dtype != torch.long:
-            raise ValueError(f"FastStep.step: CrossEntropyLoss target: expected class indices, shape "
-                             f"({out.shape[0]},) dtype torch.int64 (no probability targets here), "
-                             f"got {getattr(target, 'shape', type(target).__name__)}")
-        n = out.shape[0] if mean else 1
-        log_p = torch.log_softmax(out, dim=1, out=L.grad)               # x - max - log Σ exp(x - max)
-        index = target.view(-1, 1)
-        try:
-            torch.gather(log_p, 1, index, out=L.column)                 # log p[y]   (N, 1)
-        except (RuntimeError, IndexError) as e:
-            raise ValueError(f"FastStep.step: CrossEntropyLoss target: class indices must be in "
-                             f"[0, {out.shape[1]})") from e
-        weights = L.minus_ones if n == 1 else L.minus_mean             # -1 or -1/N, N times
-        value = torch.dot(L.column_flat, weights)                       # -Σ log p[y] / n in one op
-        if not gradient:
-            return value
-        log_p.exp_().scatter_add_(1, index, L.minus_one)                # softmax(x) - onehot(y)
-        log_p.mul_(_const(1.0 / n, out))
-        return value
+# -- code generation: the lines of a step, and the names they use -------------------------------------
+def _generate(layers: list[SimpleNamespace], criterion: Loss, n: int, new) -> dict:
+    """{"train": f(x, t) -> loss, "forward": f(x) -> output, "value": f(output, t) -> loss, "source": text}."""
+    names: dict[str, object] = dict(
+        mm=torch.mm, addmm=torch.addmm, addmm_relu=torch._addmm_activation, add_relu_=torch._add_relu_,
+        mv=torch.mv, ones=new(n).fill_(1.0), sum_=torch.sum, sub=torch.sub,
+        dot=torch.dot, neg=torch.neg, log_softmax=torch.log_softmax, gather=torch.gather,
+        relu_backward=RELU_BACKWARD, one=_const(1.0, layers[0].h))
+    forward = []
+    x = "x"
+    for i, L in enumerate(layers):
+        names.update({f"W{i}": L.W, f"WT{i}": L.WT, f"b{i}": L.b, f"h{i}": L.h, f"g{i}": L.grad,
+                      f"gT{i}": L.grad.T, f"gW{i}": L.gW, f"gb{i}": L.gb, f"s{i}": L.scratch})
+        h = f"h{i}"
+        if L.b is None:
+            forward.append(_commented(f"mm({x}, WT{i}, out={h})", "# x Wᵀ"))
+        elif L.small:                                                   # the bias after the product
+            forward.append(_commented(f"mm({x}, WT{i}, out={h})", "# x Wᵀ"))
+            forward.append(_commented(f"add_relu_({h}, b{i})", "# y = relu(x Wᵀ + b), one call")
+                           if L.act is ReLU else _commented(f"{h}.add_(b{i})", "# x Wᵀ + b"))
+        elif L.act is ReLU:                                             # addmm then relu_, in one call
+            forward.append(_commented(f"addmm_relu(b{i}, {x}, WT{i}, out={h})", "# y = relu(b + x Wᵀ)"))
+        else:
+            forward.append(_commented(f"addmm(b{i}, {x}, WT{i}, out={h})", "# b + x Wᵀ"))
+        if L.act is ReLU and L.b is None:                               # (with a bias: done above)
+            forward.append(f"{h}.relu_()")
+        elif L.act is Tanh:
+            forward.append(f"{h}.tanh_()")
+        elif L.act is Sigmoid:
+            forward.append(f"{h}.sigmoid_()")
+        elif L.act is LeakyReLU:                                        # the slope, kept for backward:
+            slope = f"s{i}.fill_({L.slope!r}).masked_fill_({h} > 0, 1.0)"
+            forward += [_commented(slope, "# 1 where x > 0, else a"), f"{h}.mul_(s{i})"]
+        x = h
+    loss, gradient = _loss_lines(criterion, layers[-1], n, names, new)
+    backward = []
+    for i in reversed(range(len(layers))):
+        L, g, y = layers[i], f"g{i}", f"h{i}"                          # y: not needed after this, so reused
+        backward.append(f"# layer {i}")
+        if L.act is ReLU:
+            backward.append(_commented(f"relu_backward({g}, {y}, 0, grad_input={g})", "# g where y > 0, else 0"))
+        elif L.act is Tanh:
+            backward.append(_commented(f"{g}.mul_({y}.mul_({y}).neg_().add_(one))", "# 1 - y²"))
+        elif L.act is Sigmoid:
+            backward.append(_commented(f"{g}.mul_(neg({y}, out=s{i}).add_(one).mul_({y}))", "# (1 - y) y"))
+        elif L.act is LeakyReLU:
+            backward.append(_commented(f"{g}.mul_(s{i})", "# the slope from forward"))
+        backward.append(_commented(f"mm(gT{i}, {f'h{i - 1}' if i > 0 else 'x'}, out=gW{i})", "# dL/dW = gᵀ x"))
+        if L.gb is not None and L.small:
+            backward.append(_commented(f"mv(gT{i}, ones, out=gb{i})", "# dL/db = Σ_n g = gᵀ 1"))
+        elif L.gb is not None:
+            backward.append(_commented(f"sum_({g}, dim=0, out=gb{i})", "# dL/db = Σ_n g"))
+        if i > 0:
+            backward.append(_commented(f"mm({g}, W{i}, out=g{i - 1})", "# dL/dx = g W"))
+    last = f"h{len(layers) - 1}"
+    indent = lambda lines: "".join(f"    {line}\n" for line in lines)
+    source = (f"def train(x, t):\n{indent(forward)}    out = {last}\n{indent(loss + gradient + backward)}"
+              f"    return loss\n\n"
+              f"def forward(x):\n{indent(forward)}    return {last}\n\n"
+              f"def value(out, t):\n{indent(loss)}    return loss\n")
+    exec(builtins.compile(source, f"<minidl.fast step, batch size {n}>", "exec"), names)   # noqa: S102
+    return {"train": names["train"], "forward": names["forward"], "value": names["value"],
+            "source": source.split("\n\ndef forward")[0] + "\n"}
 
-    def _backward(self, x: Tensor, plan: list[SimpleNamespace]) -> None:
-        for i in reversed(range(len(plan))):
-            L, g, y = plan[i], plan[i].grad, plan[i].h   # y: not needed after this, so reused
-            if L.act is ReLU and L.one_pass:
-                RELU_BACKWARD(g, y, 0, grad_input=g)                    # g where y > 0, else 0
-            elif L.act is ReLU:
-                g.mul_(y.sign_())                                       # [x > 0] = sign(y), as y ≥ 0
-            elif L.act is Tanh:
-                g.mul_(y.mul_(y).neg_().add_(_const(1.0, y)))           # 1 - y²
-            elif L.act is Sigmoid:
-                g.mul_(torch.neg(y, out=L.scratch).add_(_const(1.0, y)).mul_(y))   # (1 - y) y
-            elif L.act is LeakyReLU:
-                g.mul_(L.scratch)                                       # the slope from forward
-            torch.mm(L.gradT, plan[i - 1].h if i > 0 else x, out=L.gW)  # dL/dW = gᵀ x   (out, in)
-            if L.gb is not None:
-                torch.sum(g, dim=0, out=L.gb)                           # dL/db = Σ_n g  (out,)
-            if i > 0:
-                torch.mm(g, L.W, out=L.g_in)                            # dL/dx = g W    (n, in)
+
+def _commented(code: str, comment: str) -> str:
+    """A generated line with its comment lined up."""
+    return f"{code.ljust(44)}  {comment}" if len(code) >= 44 else f"{code.ljust(44)}{comment}"
+
+
+def _loss_lines(criterion: Loss, L: SimpleNamespace, n: int, names: dict, new) -> tuple[list[str], list[str]]:
+    """(the loss value's lines, the lines writing dL/dout into the last layer's grad): MSE the same numbers
+    as losses.py; cross-entropy fewer ops, rounded differently (see the module docstring)."""
+    out = L.h
+    count = (out.numel() if type(criterion) is MSELoss else n) if criterion.reduction == "mean" else 1
+    names.update(dout=L.grad, grad_flat=L.grad.view(-1), count=_const(count, out), scale=_const(2.0 / count, out),
+                 inv_n=_const(1.0 / count, out))
+    if type(criterion) is MSELoss:
+        return ([_commented("diff = sub(out, t, out=dout)", "# ŷ - y"),
+                 _commented("loss = dot(grad_flat, grad_flat) / count", "# Σ (ŷ - y)² / M: 2 ops, not 3")],
+                [_commented("diff.mul_(scale)", "# dL/dŷ = (2/M)(ŷ - y)")])
+    column = new(n, 1)
+    names.update(column=column, column_flat=column.view(-1), minus_one=new(n, 1).fill_(-1),
+                 weights=new(n).fill_(-1.0 / count),
+                 INDEX_ERROR=f"FastStep.step: CrossEntropyLoss target: class indices must be in "
+                             f"[0, {out.shape[1]})")
+    return ([_commented("log_p = log_softmax(out, dim=1, out=dout)", "# x - max - log Σ exp(x - max)"),
+             "index = t.view(-1, 1)",
+             "try:",
+             _commented("    gather(log_p, 1, index, out=column)", "# log p[y]   (N, 1)"),
+             "except (RuntimeError, IndexError) as e:",
+             "    raise ValueError(INDEX_ERROR) from e",
+             _commented("loss = dot(column_flat, weights)", "# -Σ log p[y] / N in one op")],
+            [_commented("log_p.exp_().scatter_add_(1, index, minus_one)", "# softmax(x) - onehot(y)"),
+             _commented("log_p.mul_(inv_n)", "# dL/dout = (softmax - onehot) / N")])
