@@ -34,10 +34,12 @@ SIZES: dict[str, tuple[tuple[int, ...], int, int, int, int]] = {
 # variant: (loss, optimizer); S runs all three, M the first, L the last
 VARIANTS = {"mse-sgd": ("mse", "sgd"), "mse-adam": ("mse", "adam"), "ce-sgd": ("ce", "sgd")}
 DEFAULT_VARIANTS = {"S": ("mse-sgd", "mse-adam", "ce-sgd"), "M": ("mse-sgd",), "L": ("ce-sgd",)}
-# SGD's learning rate (momentum 0.9; Adam: 1e-3). Cross-entropy on S takes 0.02: at 0.1 its float32 run is
-# chaotic, and a one-ulp difference grows into a 7% difference of the final loss after 250 epochs, as large
-# as float32 against float64, which would make "the same loss" meaningless.
-LR = {("S", "mse-sgd"): 0.1, ("S", "ce-sgd"): 0.02, ("M", "mse-sgd"): 0.01, ("L", "ce-sgd"): 0.01}
+# SGD's learning rate (momentum 0.9; Adam: 1e-3). On S the course's 0.1 makes a float32 run chaotic: a one-ulp
+# difference grows into a 7% (cross-entropy) or 20% (MSE) difference of the final loss after 250 epochs, as
+# large as float32 against float64, which would make "the same loss" meaningless; the compiled step rounds its
+# own way on small layers, so S trains at 0.05 (MSE: fast and torch end 5e-8 apart) and 0.02 (cross-entropy).
+# The time of a step does not depend on the learning rate.
+LR = {("S", "mse-sgd"): 0.05, ("S", "ce-sgd"): 0.02, ("M", "mse-sgd"): 0.01, ("L", "ce-sgd"): 0.01}
 
 Step = Callable[[Tensor, Tensor], Any]
 
