@@ -15,16 +15,15 @@ with the same mathematics, but
     once it is no longer needed: ReLU' = [y > 0] (one op), tanh' = 1 - y², σ' = (1 - y) y;
   * cross-entropy is 6 ops, not 12: log_softmax in one, the loss a dot product, then the gradient
     (softmax - onehot)/N; MSE's loss value is one dot product;
-  * small layers (below SMALL_BELOW elements, where an op costs its call) add the bias after the
-    product (with ReLU in the same call) and sum dL/db as gᵀ 1, a matrix-vector product;
+  * the bias is added after the product (with ReLU in the same call), dL/db = gᵀ 1 is a
+    matrix-vector product: fewer calls on small layers, fewer passes over memory on large ones;
   * SGD's momentum b ← g + μb is one op (a fused multiply-add);
   * the first layer's dL/dx is skipped (nobody needs the gradient of the data);
   * FlatUpdate updates all parameters with a few ops on flat tensors, not a few per parameter.
 The fused log-softmax, the sums in another order and the fused multiply-add round differently
 from the readable modules (issue 11 allows it where it buys speed): float64 runs agree with the
-readable step to 1e-12 relative on every loss, with the same error counts; where none of them
-applies (large layers, Adam, SGD with dampening) the parameters are bit for bit the readable
-step's. tests/unit/training/test_fast.py says both.
+readable step to 1e-12 relative on every loss, with the same error counts
+(tests/unit/training/test_fast.py says so).
 
 Supported: a Sequential (nested ones flattened) of Linear layers, each followed by at most one
 ReLU, LeakyReLU, Tanh or Sigmoid; MSELoss, or CrossEntropyLoss with class indices (reduction
@@ -65,13 +64,13 @@ ELEMENTWISE = tuple(ACTIVATIONS.values())
 # ReLU backward runs), not autograd, called without torch.ops' Python wrapper (which costs ~1 µs a call).
 _THRESHOLD_BACKWARD = torch.ops.aten.threshold_backward.grad_input
 RELU_BACKWARD = getattr(_THRESHOLD_BACKWARD, "_op", _THRESHOLD_BACKWARD)
-# Below this many elements a tensor op costs its call (~2 µs), above it its passes over memory. Small
-# layers take the ops with fewer or cheaper calls: the bias added after the product (mm, then add_ or
-# add-and-ReLU in one call: addmm with a bias first copies it into the output, a broadcast copy),
-# and Σ_n g as a matrix-vector product gᵀ 1. Both round differently from the readable step (a sum in
-# another order; MKL adds addmm's bias inside its kernel), which is why the readable and compiled
-# steps agree to 1e-12 in float64, not bit for bit. Large layers keep the readable step's ops.
-SMALL_BELOW = 1 << 16
+# The bias is added after the product, with ReLU in the same call (torch._add_relu_, a plain tensor op):
+# addmm would first copy the bias into the output, a broadcast copy that costs a call (~2 µs on the course
+# network) and a pass over memory (then the product reads it back, then relu_ passes again: on L's
+# (4096, 2048) activations mm + add_relu_ is ~4% faster than addmm + relu_). Σ_n g is the matrix-vector
+# product gᵀ 1: a call less costly than sum(dim=0) on small layers and a faster pass on large ones.
+# Both round differently from the readable step (a sum in another order; MKL adds addmm's bias inside
+# its kernel), one reason the readable and compiled steps agree to 1e-12 in float64, not bit for bit.
 
 
 def compile(model: Module, criterion: Loss, optimizer: Optimizer) -> FastStep:   # noqa: A001
@@ -426,7 +425,6 @@ class FastStep:
             memory = new(n * max(lin.out_features, lin.in_features if i > 0 else 0))
             layers.append(SimpleNamespace(
                 act=type(act), slope=getattr(act, "negative_slope", None),
-                small=n * lin.out_features < SMALL_BELOW,
                 W=lin.weight.data, WT=lin.weight.data.T, gW=lin.weight.grad,
                 b=None if lin.bias is None else lin.bias.data, gb=None if lin.bias is None else lin.bias.grad,
                 h=memory[:n * lin.out_features].view(n, lin.out_features),                  # y      (n, out)
@@ -444,8 +442,7 @@ class FastStep:
 def _generate(layers: list[SimpleNamespace], criterion: Loss, n: int, new) -> dict:
     """{"train": f(x, t) -> loss, "forward": f(x) -> output, "value": f(output, t) -> loss, "source": text}."""
     names: dict[str, object] = dict(
-        mm=torch.mm, addmm=torch.addmm, addmm_relu=torch._addmm_activation, add_relu_=torch._add_relu_,
-        mv=torch.mv, ones=new(n).fill_(1.0), sum_=torch.sum, sub=torch.sub,
+        mm=torch.mm, add_relu_=torch._add_relu_, mv=torch.mv, ones=new(n).fill_(1.0), sub=torch.sub,
         dot=torch.dot, neg=torch.neg, log_softmax=torch.log_softmax, gather=torch.gather,
         relu_backward=RELU_BACKWARD, one=_const(1.0, layers[0].h))
     forward = []
@@ -454,16 +451,10 @@ def _generate(layers: list[SimpleNamespace], criterion: Loss, n: int, new) -> di
         names.update({f"W{i}": L.W, f"WT{i}": L.WT, f"b{i}": L.b, f"h{i}": L.h, f"g{i}": L.grad,
                       f"gT{i}": L.grad.T, f"gW{i}": L.gW, f"gb{i}": L.gb, f"s{i}": L.scratch})
         h = f"h{i}"
-        if L.b is None:
-            forward.append(_commented(f"mm({x}, WT{i}, out={h})", "# x Wᵀ"))
-        elif L.small:                                                   # the bias after the product
-            forward.append(_commented(f"mm({x}, WT{i}, out={h})", "# x Wᵀ"))
+        forward.append(_commented(f"mm({x}, WT{i}, out={h})", "# x Wᵀ"))
+        if L.b is not None:                                             # the bias after the product
             forward.append(_commented(f"add_relu_({h}, b{i})", "# y = relu(x Wᵀ + b), one call")
                            if L.act is ReLU else _commented(f"{h}.add_(b{i})", "# x Wᵀ + b"))
-        elif L.act is ReLU:                                             # addmm then relu_, in one call
-            forward.append(_commented(f"addmm_relu(b{i}, {x}, WT{i}, out={h})", "# y = relu(b + x Wᵀ)"))
-        else:
-            forward.append(_commented(f"addmm(b{i}, {x}, WT{i}, out={h})", "# b + x Wᵀ"))
         if L.act is ReLU and L.b is None:                               # (with a bias: done above)
             forward.append(f"{h}.relu_()")
         elif L.act is Tanh:
@@ -488,10 +479,8 @@ def _generate(layers: list[SimpleNamespace], criterion: Loss, n: int, new) -> di
         elif L.act is LeakyReLU:
             backward.append(_commented(f"{g}.mul_(s{i})", "# the slope from forward"))
         backward.append(_commented(f"mm(gT{i}, {f'h{i - 1}' if i > 0 else 'x'}, out=gW{i})", "# dL/dW = gᵀ x"))
-        if L.gb is not None and L.small:
+        if L.gb is not None:
             backward.append(_commented(f"mv(gT{i}, ones, out=gb{i})", "# dL/db = Σ_n g = gᵀ 1"))
-        elif L.gb is not None:
-            backward.append(_commented(f"sum_({g}, dim=0, out=gb{i})", "# dL/db = Σ_n g"))
         if i > 0:
             backward.append(_commented(f"mm({g}, W{i}, out=g{i - 1})", "# dL/dx = g W"))
     last = f"h{len(layers) - 1}"
