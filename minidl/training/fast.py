@@ -150,6 +150,7 @@ def _gather(tensors: list[Tensor]) -> Tensor:
     return flat
 
 
+_FLOATS = (torch.float16, torch.bfloat16, torch.float32, torch.float64)   # what an MSE target may be
 _CONSTANTS: dict[tuple, Tensor] = {}
 
 
@@ -307,6 +308,7 @@ class FastStep:
         self.update = FlatUpdate(optimizer)
         self.in_features = self.layers[0][0].in_features
         self._plans: dict[tuple[int, str], SimpleNamespace] = {}
+        self._seen: dict[tuple, SimpleNamespace] = {}     # (x.shape, x.dtype, reduction) -> its plan, checked
         # Autograd is off already (set_grad_enabled(False) or not), but every op still passes
         # through autograd's dispatch layer to find that out; inference mode skips that layer.
         # Everything the step keeps is allocated before entering it (see FlatUpdate.prepare).
@@ -314,8 +316,15 @@ class FastStep:
 
     def step(self, xb: Tensor, tb: Tensor) -> Tensor:
         """One training step on the batch (xb, tb); returns the batch loss (a 0-d tensor)."""
-        plan = self._current(xb, "FastStep.step")
-        self._check_target(tb, plan)
+        try:                                  # a batch like one seen before: its plan, checked with less Python
+            plan = self._seen[xb.shape, xb.dtype, self.criterion.reduction]
+            fits = tb.shape == plan.target_shape and tb.dtype in plan.target_dtypes and not self.update.stale()
+        except (KeyError, AttributeError):
+            fits = False
+        if not fits:
+            plan = self._current(xb, "FastStep.step")
+            self._check_target(tb, plan)
+            self._seen[xb.shape, xb.dtype, self.criterion.reduction] = plan
         self.update.prepare()
         with self._inference:                 # no autograd bookkeeping at all: ~10% faster here
             loss = plan.train(xb, tb)
@@ -342,6 +351,7 @@ class FastStep:
         if self.update.stale():
             self.update.adopt()
             self._plans.clear()               # their views of the parameters are out of date
+            self._seen.clear()
         dtype = self.update.P.dtype
         if not isinstance(x, Tensor) or x.dim() != 2 or x.shape[1] != self.in_features or x.dtype != dtype:
             got = f"{tuple(x.shape)} {x.dtype}" if isinstance(x, Tensor) else type(x).__name__
@@ -409,6 +419,7 @@ class FastStep:
         if self.update.stale():
             self.update.adopt()
             self._plans.clear()
+            self._seen.clear()
 
     def finite(self, losses: Tensor) -> bool:
         """Every loss and every parameter finite (one check on the flat parameters)."""
@@ -423,6 +434,7 @@ class FastStep:
         """
         if len(self._plans) >= 4:            # a few batch sizes (the full and the last); do not grow forever
             self._plans.clear()
+            self._seen.clear()
         P = self.update.P
         new = lambda *shape: torch.empty(*shape, dtype=P.dtype, device=P.device)
         layers = []
@@ -437,7 +449,10 @@ class FastStep:
                 scratch=new(n, lin.out_features) if type(act) in (LeakyReLU, Sigmoid) else None))
         for below, above in zip(layers, layers[1:] + [None], strict=True):
             below.grad = above.g_in if above else new(n, self.layers[-1][0].out_features)   # dL/dy (n, out)
-        plan = SimpleNamespace(layers=layers, out_shape=layers[-1].h.shape,
+        out_shape = layers[-1].h.shape
+        mse = type(self.criterion) is MSELoss
+        plan = SimpleNamespace(layers=layers, out_shape=out_shape, target_shape=out_shape if mse else out_shape[:1],
+                               target_dtypes=_FLOATS if mse else (torch.long,),
                                **_generate(layers, self.criterion, n, new))
         self._plans[n, self.criterion.reduction] = plan
         return plan
