@@ -205,6 +205,28 @@ def test_foreach_twin_optimizer_takes_bitwise_the_same_steps(loss, opt):
         torch_optimizer(optimizer, twin2, foreach="yes")
 
 
+@pytest.mark.parametrize("loss, opt", [("mse", "sgd"), ("ce", "adam")])
+def test_fused_twin_optimizer_agrees_with_the_default_in_float64(loss, opt):
+    """fused=True (the experiments' twin): one kernel, its own rounding; runs agree with torch's CPU default
+    to 1e-12 with the same error counts. Refusals: both switches at once, RMSprop (torch has no fused one)."""
+    _, _, _, (twin, tc, loop), train, test = course_run(loss, opt, seed=5)
+    _, _, optimizer, (twin2, tc2, _), _, _ = course_run(loss, opt, seed=5)
+    fused = torch_optimizer(optimizer, twin2, fused=True)
+    assert fused.defaults["fused"] is True
+    a = fit_twin(twin, tc, loop, train, test, epochs=4, batch_size=16, generator=3)
+    b = fit_twin(twin2, tc2, fused, train, test, epochs=4, batch_size=16, generator=3)
+    assert (a.train_error, a.test_error) == (b.train_error, b.test_error)
+    for u, v in zip(a.train_loss + a.test_loss, b.train_loss + b.test_loss, strict=True):
+        assert abs(u - v) <= 1e-12 * abs(u)
+    for p, q in zip(twin.parameters(), twin2.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=1e-12, atol=1e-12)
+    assert a.train_loss[-1] < a.train_loss[0]
+    with pytest.raises(ValueError, match="^torch_optimizer: foreach and fused exclude each other, got both True$"):
+        torch_optimizer(optimizer, twin2, foreach=True, fused=True)
+    with pytest.raises(ValueError, match="^torch_optimizer: torch.optim.RMSprop has no fused update"):
+        torch_optimizer(md.RMSprop(md.build_mlp().parameters(), lr=0.01), to_torch(md.build_mlp()), fused=True)
+
+
 def test_fit_twin_equals_the_tests_twin_loop_and_one_hot_targets_give_the_same_run():
     from twin import epoch_orders, run_twin
     _, _, _, (twin, tc, to), (x, y), (tx, ty) = course_run("mse", seed=4)
