@@ -7,6 +7,7 @@ is what the notebooks derive.
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor
 
 from .module import Module
@@ -55,6 +56,16 @@ class ReLU(_Elementwise):
 
     def derivative(self, y: Tensor) -> Tensor:
         return y.sign()
+
+    def backward(self, grad_output: Tensor) -> Tensor:
+        """derivative(y) ⊙ dL/dy in one pass instead of two (sign, then the product): torch's tensor op for
+        "dL/dy where y > 0, else 0", the kernel of its own ReLU backward (not autograd). torch.where(y > 0,
+        grad_output, 0.0) says the same, but with its bool mask it is 2-4× slower on a CPU."""
+        if type(self).derivative is not ReLU.derivative:    # a subclass's own derivative (a learner's): use it
+            return super().backward(grad_output)
+        y = self._saved("saved")
+        self._check_grad(grad_output, y.shape)
+        return torch.ops.aten.threshold_backward(grad_output, y, 0)
 
 
 class LeakyReLU(_Elementwise):

@@ -46,3 +46,23 @@ def test_backward_multiplies_into_a_new_tensor_leaving_grad_output_and_the_cache
     second = act.backward(g)
     assert first is not g and first is not act.saved and torch.equal(first, second)
     assert torch.equal(g, g_before) and torch.equal(act.saved, saved_before)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_relu_backward_in_one_pass_is_derivative_times_grad_output(dtype):
+    """ReLU's backward (one pass, torch's threshold_backward) gives derivative(y) ⊙ dL/dy, the kink (x = 0)
+    included; a subclass's own derivative (a learner's) is used instead, as for every other activation."""
+    x = torch.randn(64, 32, dtype=dtype)
+    x[0, :8] = 0.0
+    relu = md.ReLU()
+    y = relu(x)
+    g = torch.randn_like(x)
+    assert torch.equal(relu.backward(g), relu.derivative(y) * g)
+    assert torch.equal(relu.backward(g)[0, :8], torch.zeros(8, dtype=dtype))
+
+    class HalfReLU(md.ReLU):
+        def derivative(self, y):
+            return 0.5 * y.sign()
+    half = HalfReLU()
+    half(x)
+    assert torch.equal(half.backward(g), 0.5 * y.sign() * g)
