@@ -348,10 +348,7 @@ class FastStep:
 
     def _current(self, x: Tensor, where: str) -> SimpleNamespace:
         """The plan for a batch like x, after adopting replaced parameters or state; x checked."""
-        if self.update.stale():
-            self.update.adopt()
-            self._plans.clear()               # their views of the parameters are out of date
-            self._seen.clear()
+        self._adopt_if_stale()
         dtype = self.update.P.dtype
         if not isinstance(x, Tensor) or x.dim() != 2 or x.shape[1] != self.in_features or x.dtype != dtype:
             got = f"{tuple(x.shape)} {x.dtype}" if isinstance(x, Tensor) else type(x).__name__
@@ -416,9 +413,10 @@ class FastStep:
         u.optimizer.param_groups[0].update(group)
 
     def _adopt_if_stale(self) -> None:
+        """Parameters or optimizer state replaced since the last step: gather them again, new plans."""
         if self.update.stale():
             self.update.adopt()
-            self._plans.clear()
+            self._plans.clear()               # their views of the parameters are out of date
             self._seen.clear()
 
     def finite(self, losses: Tensor) -> bool:
