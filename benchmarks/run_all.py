@@ -252,7 +252,7 @@ def write(out: Path, speed: list[dict], memory: list[dict], info: dict, command:
         f"{TOLERANCE['float32']:g} (float32) / {TOLERANCE['float64']:g} (float64) of torch's, relatively; "
         "Δ is the largest relative difference; *fast vs minidl*: the largest difference between the fast "
         "and the readable step's parameters at the end, relative to the largest parameter (*≡*: bitwise equal; "
-        "the compiled step rounds its own way on small layers, see minidl/training/fast.py).",
+        "the compiled step rounds its own way, see minidl/training/fast.py).",
         "",
         "## Issue 11's targets (per step, 1 thread; memory)",
         "",

@@ -37,7 +37,7 @@ DEFAULT_VARIANTS = {"S": ("mse-sgd", "mse-adam", "ce-sgd"), "M": ("mse-sgd",), "
 # SGD's learning rate (momentum 0.9; Adam: 1e-3). On S the course's 0.1 makes a float32 run chaotic: a one-ulp
 # difference grows into a 7% (cross-entropy) or 20% (MSE) difference of the final loss after 250 epochs, as
 # large as float32 against float64, which would make "the same loss" meaningless; the compiled step rounds its
-# own way on small layers, so S trains at 0.05 (MSE: fast and torch end 5e-8 apart) and 0.02 (cross-entropy).
+# own way, so S trains at 0.05 (MSE: fast and torch end 5e-8 apart) and 0.02 (cross-entropy).
 # The time of a step does not depend on the learning rate.
 LR = {("S", "mse-sgd"): 0.05, ("S", "ce-sgd"): 0.02, ("M", "mse-sgd"): 0.01, ("L", "ce-sgd"): 0.01}
 

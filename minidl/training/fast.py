@@ -150,7 +150,6 @@ def _gather(tensors: list[Tensor]) -> Tensor:
     return flat
 
 
-_FLOATS = (torch.float16, torch.bfloat16, torch.float32, torch.float64)   # what an MSE target may be
 _CONSTANTS: dict[tuple, Tensor] = {}
 
 
@@ -318,12 +317,12 @@ class FastStep:
         """One training step on the batch (xb, tb); returns the batch loss (a 0-d tensor)."""
         try:                                  # a batch like one seen before: its plan, checked with less Python
             plan = self._seen[xb.shape, xb.dtype, self.criterion.reduction]
-            fits = tb.shape == plan.target_shape and tb.dtype in plan.target_dtypes and not self.update.stale()
+            fits = tb.shape == plan.target_shape and plan.target_dtype in (None, tb.dtype) and not self.update.stale()
         except (KeyError, AttributeError):
             fits = False
         if not fits:
             plan = self._current(xb, "FastStep.step")
-            self._check_target(tb, plan)
+            self._check_target(tb, plan, "FastStep.step")
             self._seen[xb.shape, xb.dtype, self.criterion.reduction] = plan
         self.update.prepare()
         with self._inference:                 # no autograd bookkeeping at all: ~10% faster here
@@ -355,22 +354,23 @@ class FastStep:
             raise ValueError(f"{where}: expected x of shape (N, {self.in_features}) and dtype {dtype}, got {got}")
         return self._plans.get((x.shape[0], self.criterion.reduction)) or self._plan(x.shape[0])
 
-    def _check_target(self, target: Tensor, plan: SimpleNamespace) -> None:
-        """A ValueError unless target fits the loss: before anything is computed or changed."""
+    def _check_target(self, target: Tensor, plan: SimpleNamespace, where: str) -> None:
+        """A ValueError unless target fits the loss (plan.target_shape, plan.target_dtype): before anything
+        is computed or changed."""
+        if isinstance(target, Tensor) and target.shape == plan.target_shape \
+                and plan.target_dtype in (None, target.dtype):
+            return
+        got = getattr(target, "shape", type(target).__name__)
         if type(self.criterion) is MSELoss:
-            if not isinstance(target, Tensor) or target.shape != plan.out_shape:
-                raise ValueError(f"FastStep.step: MSELoss target: expected shape {tuple(plan.out_shape)}, "
-                                 f"got {getattr(target, 'shape', type(target).__name__)}")
-        elif not isinstance(target, Tensor) or target.shape != plan.out_shape[:1] or target.dtype != torch.long:
-            raise ValueError(f"FastStep.step: CrossEntropyLoss target: expected class indices, shape "
-                             f"({plan.out_shape[0]},) dtype torch.int64 (no probability targets here), "
-                             f"got {getattr(target, 'shape', type(target).__name__)}")
+            raise ValueError(f"{where}: MSELoss target: expected shape {tuple(plan.target_shape)}, got {got}")
+        raise ValueError(f"{where}: CrossEntropyLoss target: expected class indices, shape "
+                         f"({plan.out_shape[0]},) dtype torch.int64 (no probability targets here), got {got}")
 
     def measure(self, x: Tensor, target: Tensor, labels: Tensor) -> tuple[float, float]:
         """(loss, error rate) on (x, target), labels for the error: metrics.measure's numbers
         (no Dropout here, so train and eval mode agree), computed in this plan's buffers."""
         plan = self._current(x, "FastStep.measure")
-        self._check_target(target, plan)
+        self._check_target(target, plan, "FastStep.measure")
         with self._inference:
             out = plan.forward(x)
             wrong = torch.count_nonzero(out.argmax(dim=1) != labels)
@@ -450,7 +450,7 @@ class FastStep:
         out_shape = layers[-1].h.shape
         mse = type(self.criterion) is MSELoss
         plan = SimpleNamespace(layers=layers, out_shape=out_shape, target_shape=out_shape if mse else out_shape[:1],
-                               target_dtypes=_FLOATS if mse else (torch.long,),
+                               target_dtype=None if mse else torch.long,
                                **_generate(layers, self.criterion, n, new))
         self._plans[n, self.criterion.reduction] = plan
         return plan

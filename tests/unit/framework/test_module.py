@@ -292,8 +292,6 @@ def test_buffers_are_saved_loaded_and_moved_but_never_trained():
         other.load_state_dict({k: v for k, v in state.items() if k != "0.total"})
 
 
-
-
 def test_backward_parameters_gives_backwards_parameter_gradients_bitwise_and_returns_nothing():
     class Scale(md.Module):                              # a learner's module: only backward, no backward_parameters
         def forward(self, x):

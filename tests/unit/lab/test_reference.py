@@ -221,6 +221,8 @@ def test_fused_twin_optimizer_agrees_with_the_default_in_float64(loss, opt):
     for p, q in zip(twin.parameters(), twin2.parameters(), strict=True):
         torch.testing.assert_close(p, q, rtol=1e-12, atol=1e-12)
     assert a.train_loss[-1] < a.train_loss[0]
+    with pytest.raises(TypeError, match="^torch_optimizer: fused must be True or False, got 1$"):
+        torch_optimizer(optimizer, twin2, fused=1)
     with pytest.raises(ValueError, match="^torch_optimizer: foreach and fused exclude each other, got both True$"):
         torch_optimizer(optimizer, twin2, foreach=True, fused=True)
     with pytest.raises(ValueError, match="^torch_optimizer: torch.optim.RMSprop has no fused update"):

@@ -304,6 +304,10 @@ def test_bad_batches_are_refused_clearly():
         ce.step(x, t)                                          # one-hot rows: no probability targets here
     with pytest.raises(ValueError, match=r"class indices must be in \[0, 2\)"):
         ce.step(x[:3], torch.tensor([0, 1, 2]))
+    with pytest.raises(ValueError, match="^FastStep.measure: MSELoss target: expected shape"):
+        mse.measure(x, t[:, :1], t.argmax(dim=1))
+    with pytest.raises(ValueError, match="^FastStep.measure: CrossEntropyLoss target: expected class indices"):
+        ce.measure(x, t, t.argmax(dim=1))
 
 
 def test_optimizer_state_for_only_some_parameters_is_refused():
