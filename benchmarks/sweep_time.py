@@ -3,9 +3,12 @@
     .venv/bin/python benchmarks/sweep_time.py [--seeds 0] [--out benchmarks/results]
 
 Trains every run of the full grid for the given seeds (the full sweep trains seeds 0-9), one process,
-one thread, each run and its twin exactly as experiments.run_pair does (experiments.trainers), and sums the CPU time
-(time.process_time, which a busy shared machine disturbs less than the wall clock) of each side. The
-full sweep's time on 2 idle cores is then about (minidl + twin) x 10 / len(seeds) / 2. Asserts nothing.
+one thread, as experiments.run_seeds does: each minidl run with fit(), and the twins of all ten
+seeds at once (experiments.twin_ensemble; always the ten, since an ensemble of fewer seeds shares its
+per-step overhead among fewer). It sums the CPU time (time.process_time, which a busy shared machine
+disturbs less than the wall clock) of each side; the full sweep's time on 2 idle cores is then about
+(minidl x 10 / len(seeds) + twins) / 2. With ``--per-run-twin`` the twins of the given seeds are
+trained one at a time (experiments.trainers' fit_twin), as the sweep did before session 21. Asserts nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--per-run-twin", action="store_true", help="one fit_twin per run, not one ensemble")
     args = parser.parse_args()
     torch.set_num_threads(1)
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -35,16 +39,19 @@ def main() -> None:
     wall = time.perf_counter()
     for config in runs:
         view = next(name for name, keys in by_view.items() if config in keys)
+        side = cpu.setdefault(view, {"minidl": 0.0, "torch": 0.0, "runs": 0})
         for seed in seeds:
-            took = {}
-            for fw, train in E.trainers(config, seed).items():
+            trainers = E.trainers(config, seed)
+            for fw in ("minidl", "torch") if args.per_run_twin else ("minidl",):
                 t0 = time.process_time()
-                train()
-                took[fw] = time.process_time() - t0
-            side = cpu.setdefault(view, {"minidl": 0.0, "torch": 0.0, "runs": 0})
-            side["minidl"] += took["minidl"]
-            side["torch"] += took["torch"]
+                trainers[fw]()
+                side[fw] += time.process_time() - t0
             side["runs"] += 1
+        if not args.per_run_twin:
+            train = E.twin_ensemble(config, E.SEEDS)
+            t0 = time.process_time()
+            train()
+            side["torch"] += (time.process_time() - t0) * len(seeds) / len(E.SEEDS)   # as if len(seeds)
     scale = 10 / len(seeds) / 2
     lines = ["| experiment | runs | minidl CPU s | torch twin CPU s | twin share |", "|---|---:|---:|---:|---:|"]
     for view, s in cpu.items():
@@ -53,10 +60,11 @@ def main() -> None:
     m, t = sum(s["minidl"] for s in cpu.values()), sum(s["torch"] for s in cpu.values())
     lines.append(f"| all | {sum(s['runs'] for s in cpu.values())} | {m:.1f} | {t:.1f} | {t / (m + t):.0%} |")
     estimate = (m + t) * scale / 60
+    twins = "one fit_twin per run" if args.per_run_twin else "each config's ten seeds in one ensemble"
     summary = (f"**`python -m minidl.lab.sweep --full`: about {estimate:.1f} minutes on 2 idle cores** "
                f"(target ≤ 10: {'met' if estimate <= 10 else 'missed'}), estimated from the CPU time of seed(s) "
                f"{args.seeds} × 10 / {len(seeds)} / 2 workers; minidl's side {m * scale / 60:.1f} min, the torch "
-               f"twin's {t * scale / 60:.1f} min. Command: `.venv/bin/python benchmarks/sweep_time.py "
+               f"twins' {t * scale / 60:.1f} min ({twins}). Command: `.venv/bin/python benchmarks/sweep_time.py "
                f"{' '.join(sys.argv[1:])}` ({(time.perf_counter() - wall) / 60:.1f} min wall, load average at the "
                f"start {' '.join(f'{v:.2f}' for v in load)}).")
     print(summary, *lines, sep="\n")

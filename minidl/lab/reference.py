@@ -126,7 +126,8 @@ def torch_criterion(criterion: losses.Loss) -> Any:
 def torch_optimizer(optimizer: Optimizer, torch_model: Any, foreach: bool = False, fused: bool = False) -> Any:
     """torch.optim.SGD / RMSprop / Adam / AdamW over torch_model's parameters with the same hyperparameters.
 
-    The parameters are matched by position, so build ``torch_model`` with ``to_torch``. ``foreach``:
+    The parameters are matched by position, so build ``torch_model`` with ``to_torch`` (or pass the
+    list of its parameters, e.g. the stacked ones of an ensemble: minidl.lab.ensemble). ``foreach``:
     False, torch's default on the CPU (one update per parameter tensor: what the benchmarks compare
     against); True, torch's multi-tensor update (for SGD and Adam bitwise the same parameters and state,
     fewer Python calls: 8% fewer instructions per Adam step on the course network, by callgrind).
@@ -141,7 +142,7 @@ def torch_optimizer(optimizer: Optimizer, torch_model: Any, foreach: bool = Fals
             raise TypeError(f"torch_optimizer: {name} must be True or False, got {value!r}")
     if foreach and fused:
         raise ValueError("torch_optimizer: foreach and fused exclude each other, got both True")
-    params = list(torch_model.parameters())
+    params = list(torch_model.parameters()) if hasattr(torch_model, "parameters") else list(torch_model)
     groups = optimizer.param_groups
     if sum(len(g["params"]) for g in groups) != len(params):
         raise ValueError(f"torch_optimizer: the optimizer has {sum(len(g['params']) for g in groups)} "
@@ -181,7 +182,7 @@ class TorchStep:
     def __init__(self, model: Any, criterion: Any, optimizer: Any):
         self.model, self.criterion, self.optimizer = model, criterion, optimizer
         self.params = list(model.parameters())
-        modeless = _modeless_layers()
+        modeless = modeless_layers()
         self.modal = any(type(m) not in modeless for m in model.modules())
 
     def step(self, xb: torch.Tensor, tb: torch.Tensor) -> torch.Tensor:
@@ -228,7 +229,7 @@ class TorchStep:
         return current_lr(self.optimizer)
 
 
-def _modeless_layers() -> tuple[type, ...]:
+def modeless_layers() -> tuple[type, ...]:
     """The torch.nn layers to_torch makes whose forward is the same in train and eval mode."""
     import torch.nn as nn
     return (nn.Sequential, nn.Linear, nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.Softmax, nn.LogSoftmax,
@@ -237,6 +238,21 @@ def _modeless_layers() -> tuple[type, ...]:
 
 def _error_rate(out: torch.Tensor, labels: torch.Tensor) -> float:
     return float((out.argmax(dim=1) != labels).sum()) / len(labels)
+
+
+def twin_targets(torch_criterion: Any, y: torch.Tensor, width: int, dtype: torch.dtype
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(what the criterion gets, the class labels), converted as fit() converts them: integer labels
+    one-hot (``width`` columns of ``dtype``) for MSELoss; one-hot rows to indices for CrossEntropyLoss / NLLLoss."""
+    import torch.nn as nn
+
+    integer = not y.dtype.is_floating_point
+    if isinstance(torch_criterion, nn.MSELoss) and integer:
+        t = torch.zeros(len(y), width, dtype=dtype)
+        t[torch.arange(len(y)), y] = 1.0
+        return t, y
+    labels = y if integer else y.argmax(dim=1)
+    return (labels if isinstance(torch_criterion, (nn.CrossEntropyLoss, nn.NLLLoss)) else y), labels
 
 
 def fit_twin(torch_model: Any, torch_criterion: Any, torch_optimizer: Any, train: tuple[torch.Tensor, torch.Tensor],
@@ -270,25 +286,16 @@ def fit_twin(torch_model: Any, torch_criterion: Any, torch_optimizer: Any, train
         width = torch_model(x[:1]).shape[1]
         torch_model.train(mode)
 
-    def targets(y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(what the criterion gets, the class labels), converted as fit() converts them."""
-        integer = not y.dtype.is_floating_point
-        if isinstance(torch_criterion, nn.MSELoss) and integer:
-            t = torch.zeros(len(y), width, dtype=x.dtype)
-            t[torch.arange(len(y)), y] = 1.0
-            return t, y
-        labels = y if integer else y.argmax(dim=1)
-        return (labels if isinstance(torch_criterion, (nn.CrossEntropyLoss, nn.NLLLoss)) else y), labels
-
     test_set = None
     if test is not None:
         tx, ty = check_pair(test, f"{where} test")
-        test_set = (tx, *targets(ty))
+        test_set = (tx, *twin_targets(torch_criterion, ty, width, x.dtype))
     h = History()
     describe_run(h.config, torch_model, torch_criterion, torch_optimizer, batch_size=batch_size,
                  shuffle=shuffle, n_train=len(x), n_test=0 if test is None else len(test[0]))
     h.config["step"] = TorchStep.kind
-    return run(TorchStep(torch_model, torch_criterion, torch_optimizer), (x, *targets(y)), test_set,
+    train_set = (x, *twin_targets(torch_criterion, y, width, x.dtype))
+    return run(TorchStep(torch_model, torch_criterion, torch_optimizer), train_set, test_set,
                epochs=epochs, batch_size=batch_size, shuffle=shuffle, generator=generator, callbacks=(),
                progress=False, log=None, log_every=1, history=h, check_finite=check_finite, model=torch_model,
                where=where)
