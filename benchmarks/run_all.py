@@ -1,13 +1,17 @@
 """minidl against its torch.nn + autograd + torch.optim twin, side by side.   make bench
 
     .venv/bin/python benchmarks/run_all.py [--quick] [--sizes S,M,L] [--dtypes float32,float64]
-                                           [--threads 1] [--no-memory] [--out DIR]
+                                           [--threads 1] [--rounds 3] [--no-memory] [--out DIR]
 
 For each problem (S: the course network, M: 2-512-512-512-2, L: 1024-2048-2048-10), dtype and
 thread count, four steps train in one process on identical data, initial weights and batch
 order: the readable minidl modules, minidl.fast, the torch twin, and the bare matrix products of
 a step (the floor). They take turns epoch by epoch (step by step for L; who goes first rotates), every step is timed
 with time.perf_counter, the first two steps of each are a warm-up, and the table gives medians.
+The whole set of configurations is measured ``--rounds`` times, round after round, so that a slow
+stretch of this shared machine falls on one round of a configuration rather than on all of it;
+each time is the median over the rounds, each target's ratio the median of the rounds' ratios (each a
+comparison of steps that ran interleaved), with its range.
 Python's garbage collector is paused while timing, as timeit does. At the end the final losses
 and parameters are compared: speed must not cost correctness.
 
@@ -16,7 +20,8 @@ size high-water mark (Linux VmHWM, reset through /proc/self/clear_refs) during m
 and a few training steps, minus the resident size just before (after imports and data). torch
 keeps no CPU allocator statistics and tracemalloc does not see torch's allocations, hence RSS.
 
-Writes speed.csv, memory.csv and results.md to benchmarks/results/ (--quick: .../quick/).
+Writes speed.csv (one row per configuration and framework, over the rounds), speed_rounds.csv (a row
+per round), memory.csv and results.md to benchmarks/results/ (--quick: .../quick/).
 Prints tables; asserts nothing (timings never decide a test).
 """
 
@@ -188,26 +193,58 @@ def memory_table(rows: list[dict]) -> list[str]:
     return lines
 
 
-def targets_table(speed: list[dict], memory: list[dict]) -> list[str]:
-    """Issue 11's per-step and memory targets, each with its measured value (1 thread)."""
-    lines = ["| target | measured | met |", "|---|---|---|"]
-    by = {(r["size"], r["variant"], r["dtype"], r["threads"], r["framework"]): r["median_step_s"] for r in speed}
+def combine(rounds: list[dict]) -> list[dict]:
+    """One row per configuration and framework from the rows of every round: the median over the
+    rounds of the step and epoch medians, the steps timed in all, the worst loss and parameter differences."""
+    rows = []
+    for config in _configs(rounds, ("size", "variant", "dtype", "threads", "framework")):
+        row = {k: v for k, v in config[-1].items() if k != "round"}
+        row.update(rounds=len(config), steps_timed=sum(r["steps_timed"] for r in config),
+                   median_step_s=statistics.median(r["median_step_s"] for r in config),
+                   median_epoch_s=statistics.median(r["median_epoch_s"] for r in config))
+        for key, worst in (("rel_loss_diff_vs_torch", max), ("params_rel_diff_vs_minidl", max),
+                           ("params_bitwise_equal_to_minidl", all)):
+            if row[key] != "":
+                row[key] = worst(r[key] for r in config)
+        rows.append(row)
+    return rows
 
-    def add(what: str, value: float, ok: bool, fmt: str = "{:.2f}×") -> None:
-        lines.append(f"| {what} | {fmt.format(value)} | {'yes' if ok else '**no**'} |")
+
+def targets_table(speed: list[dict], memory: list[dict], rounds: list[dict] | None = None) -> list[str]:
+    """Issue 11's per-step and memory targets, each with its measured value (1 thread): the median over the
+    rounds of each round's ratio (the two steps of a ratio ran interleaved in the same round, so a round's
+    ratio is a paired comparison that the machine's drift between rounds does not enter), and in brackets
+    its range over the rounds. Without the rounds' rows: the ratio of the step medians."""
+    lines = ["| target | measured (range over the rounds) | met |", "|---|---|---|"]
+    by = {(r["size"], r["variant"], r["dtype"], r["threads"], r["framework"]): r["median_step_s"] for r in speed}
+    per_round: dict[tuple, list[float]] = {}
+    for r in rounds or []:
+        per_round.setdefault((r["size"], r["variant"], r["dtype"], r["threads"], r["framework"]),
+                             []).append(r["median_step_s"])
+
+    def add(what: str, value: float, ok: bool, fmt: str = "{:.2f}×", spread: list[float] | None = None) -> None:
+        span = f" ({min(spread):.2f}–{max(spread):.2f})" if spread and len(spread) > 1 else ""
+        lines.append(f"| {what} | {fmt.format(value)}{span} | {'yes' if ok else '**no**'} |")
+
+    def ratio(key: tuple, a: str, b: str) -> tuple[float, list[float]]:
+        paired = [u / v for u, v in zip(per_round.get(key + (a,), []), per_round.get(key + (b,), []), strict=True)]
+        return (statistics.median(paired) if paired else by[key + (a,)] / by[key + (b,)]), paired
 
     order = lambda k: ("SML".index(k[0]) if k[0] in "SML" else 9, list(VARIANTS).index(k[1]), k[2])
     for size, variant, dtype, _, _ in sorted((k for k in by if k[3] == 1 and k[4] == "torch"), key=order):
         key = (size, variant, dtype, 1)
-        t, f, g, m = (by[key + (name,)] for name in ("torch", "minidl.fast", "GEMMs", "minidl"))
         if size == "S":
-            add(f"S {variant} {dtype}: compiled step ≥ 5× the torch twin", t / f, t / f >= 5)
-            add(f"S {variant} {dtype}: compiled step ≤ 2× the bare GEMMs", f / g, f / g <= 2)
+            v, r = ratio(key, "torch", "minidl.fast")
+            add(f"S {variant} {dtype}: compiled step ≥ 5× the torch twin", v, v >= 5, spread=r)
+            v, r = ratio(key, "minidl.fast", "GEMMs")
+            add(f"S {variant} {dtype}: compiled step ≤ 2× the bare GEMMs", v, v <= 2, spread=r)
         else:
+            v, r = ratio(key, "torch", "minidl")
             add(f"{size} {variant} {dtype}: readable modules not slower than torch (torch / readable ≥ 1)",
-                t / m, t / m >= 1)
+                v, v >= 1, spread=r)
         if size == "L":
-            add(f"L {variant} {dtype}: compiled step ≤ 1.05× the bare GEMMs", f / g, f / g <= 1.05)
+            v, r = ratio(key, "minidl.fast", "GEMMs")
+            add(f"L {variant} {dtype}: compiled step ≤ 1.05× the bare GEMMs", v, v <= 1.05, spread=r)
     for config in _configs(memory, ("size", "variant", "dtype")):
         mb = {r["framework"]: r["peak_above_baseline_mb"] for r in config}
         ratio = mb["minidl.fast"] / mb["torch"]
@@ -223,9 +260,10 @@ def _configs(rows: list[dict], keys: tuple[str, ...] = ("size", "variant", "dtyp
     return list(groups.values())
 
 
-def write(out: Path, speed: list[dict], memory: list[dict], info: dict, command: str) -> None:
+def write(out: Path, rounds: list[dict], memory: list[dict], info: dict, command: str) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    for name, rows in (("speed.csv", speed), ("memory.csv", memory)):
+    speed = combine(rounds)
+    for name, rows in (("speed.csv", speed), ("speed_rounds.csv", rounds), ("memory.csv", memory)):
         if rows:
             with open(out / name, "w", newline="") as f:
                 writer = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -243,7 +281,10 @@ def write(out: Path, speed: list[dict], memory: list[dict], info: dict, command:
         "Method: the four steps train in one process on identical data, initial weights and batch order, "
         "taking turns epoch by epoch (step by step for L, whose steps take seconds); each step is timed "
         "(time.perf_counter), the first "
-        f"{WARMUP} of each are a warm-up, the table gives the median over the rest. *minidl*: the readable "
+        f"{WARMUP} of each are a warm-up, the table gives the median over the rest; the whole set is measured "
+        f"{info['rounds']} time(s), round after round: each time below is the median over the rounds, each "
+        "target the median over the rounds of that round's ratio, with its range in brackets (speed_rounds.csv "
+        "has every round). *minidl*: the readable "
         "step (`fit(..., fast=False)`, training.train.ReadableStep); *minidl.fast*: the compiled step `fit` runs "
         "by default (training.train.training_step, i.e. `fast.compile(model, criterion, optimizer).step`); "
         "*torch*: torch.nn + autograd + torch.optim with torch's defaults; *GEMMs*: only the matrix products "
@@ -256,7 +297,7 @@ def write(out: Path, speed: list[dict], memory: list[dict], info: dict, command:
         "",
         "## Issue 11's targets (per step, 1 thread; memory)",
         "",
-        *targets_table(speed, memory),
+        *targets_table(speed, memory, rounds),
         "",
         *_extra(out),
         "## Time per training step (median)",
@@ -294,10 +335,14 @@ def main() -> None:
     parser.add_argument("--threads", default="1",
                         help="comma-separated thread counts (the targets are for 1 thread; on a shared 2-core "
                              "machine 2 threads measure the neighbours' load more than minidl)")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="how many times to measure the whole set, round after round (default 3; --quick: 1)")
     parser.add_argument("--no-memory", action="store_true")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--memory-child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.rounds is not None and args.rounds < 1:
+        parser.error(f"--rounds must be at least 1, got {args.rounds}")
     if args.memory_child:
         memory_child(*args.memory_child)
         return
@@ -306,14 +351,16 @@ def main() -> None:
     sizes, dtypes = args.sizes.split(","), args.dtypes.split(",")
     threads = [int(t) for t in args.threads.split(",")]
     print(f"{info['cpu']}, {info['cores']} cores, torch {info['torch']}, load {info['load_average']}")
+    info["rounds"] = args.rounds or (1 if args.quick else 3)
     speed, memory = [], []
-    for size in sizes:
-        for variant in DEFAULT_VARIANTS[size]:
-            for dtype in dtypes:
-                for th in threads:
-                    rows = time_config(size, variant, dtype, th, args.quick)
-                    speed += rows
-                    print(speed_table(rows)[-1], flush=True)
+    for round_ in range(1, info["rounds"] + 1):
+        for size in sizes:
+            for variant in DEFAULT_VARIANTS[size]:
+                for dtype in dtypes:
+                    for th in threads:
+                        rows = [{**r, "round": round_} for r in time_config(size, variant, dtype, th, args.quick)]
+                        speed += rows
+                        print(f"round {round_}", speed_table(rows)[-1], flush=True)
     if not args.no_memory:
         for size in sizes:
             for dtype in dtypes:

@@ -27,12 +27,19 @@ def run(*args, timeout=300):
 
 
 def test_quick_run_trains_all_four_steps_to_the_same_place(tmp_path):
-    done = run("--quick", "--sizes", "S", "--dtypes", "float64", "--threads", "1", "--no-memory",
+    done = run("--quick", "--sizes", "S", "--dtypes", "float64", "--threads", "1", "--no-memory", "--rounds", "2",
                "--out", str(tmp_path))
     assert "wrote" in done.stdout
     rows = read_csv(tmp_path / "speed.csv")
-    assert [(r["variant"], r["framework"]) for r in rows] == \
-        [(v, f) for v in ("mse-sgd", "mse-adam", "ce-sgd") for f in FRAMEWORKS]
+    assert [(r["variant"], r["framework"], r["rounds"]) for r in rows] == \
+        [(v, f, "2") for v in ("mse-sgd", "mse-adam", "ce-sgd") for f in FRAMEWORKS]
+    rounds = read_csv(tmp_path / "speed_rounds.csv")             # every round's row; the table: their medians
+    assert [(r["round"], r["variant"], r["framework"]) for r in rounds] == \
+        [(k, v, f) for k in "12" for v in ("mse-sgd", "mse-adam", "ce-sgd") for f in FRAMEWORKS]
+    for r in rows:
+        times = sorted(float(x["median_step_s"]) for x in rounds if (x["variant"], x["framework"]) ==
+                       (r["variant"], r["framework"]))
+        assert float(r["median_step_s"]) == pytest.approx(sum(times) / 2, rel=1e-12)
     for r in rows:
         assert float(r["median_step_s"]) > 0 and int(r["steps_timed"]) > 0
         if r["framework"] != "GEMMs":            # the same loss as the torch twin, in float64
@@ -41,6 +48,14 @@ def test_quick_run_trains_all_four_steps_to_the_same_place(tmp_path):
             assert float(r["params_rel_diff_vs_minidl"]) <= 1e-12, r      # own way on small layers)
     table = (tmp_path / "results.md").read_text()
     assert "| S 2-25-25-25-2 | mse-sgd | float64 | 1 |" in table and "Machine:" in table
+    line = next(x for x in table.splitlines() if x.startswith("| S mse-sgd float64: compiled step ≤ 2× the bare GEMMs"))
+    ratios = []
+    for k in "12":
+        t = {x["framework"]: float(x["median_step_s"]) for x in rounds if (x["round"], x["variant"]) == (k, "mse-sgd")}
+        ratios.append(t["minidl.fast"] / t["GEMMs"])
+    assert f"| {sum(ratios) / 2:.2f}× ({min(ratios):.2f}–{max(ratios):.2f}) |" in line, line   # the median of the
+    with pytest.raises(subprocess.CalledProcessError):                                     # rounds' ratios
+        run("--quick", "--rounds", "0", "--out", str(tmp_path))
 
 
 @pytest.mark.parametrize("framework", ["minidl", "minidl.fast", "torch"])

@@ -1,7 +1,7 @@
 """minidl.experiments: the committed full-grid CSV is what the code computes, and the module's parts.
 
 The CSV (notebooks/results/versus_pytorch.csv) comes from `python -m minidl.lab.sweep --full --out notebooks/results`,
-about 20 minutes; here a few of its rows are recomputed (shortened where a run is a prefix of
+about 7 minutes; here a few of its rows are recomputed (shortened where a run is a prefix of
 a longer one) and must come out the same: error counts exactly, losses to the CSV's 12 digits.
 """
 
