@@ -66,13 +66,13 @@ def fit_twins(twins: Sequence[Any], criterion: Any, optimizer: Any, trains: Sequ
     stacked = list(params.values())
     opt = optimizer(stacked)
 
-    def loss_of(p: dict, b: dict, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        return criterion(functional_call(base, (p, b), (x,)), t)
-
-    def outputs_of(p: dict, b: dict, x: torch.Tensor) -> torch.Tensor:
+    def outputs_of(p: dict, b: dict, x: torch.Tensor) -> torch.Tensor:       # one twin's forward, its weights p
         return functional_call(base, (p, b), (x,))
 
-    losses_of, forward = vmap(loss_of), vmap(outputs_of)
+    def loss_of(p: dict, b: dict, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return criterion(outputs_of(p, b, x), t)
+
+    losses_of, forward = vmap(loss_of), vmap(outputs_of)                      # over the stacked dim 0
     with torch.no_grad():
         width = twins[0](trains[0][0][:1]).shape[1]
     x = torch.stack([t[0] for t in trains])                                   # (S, n, in)
