@@ -5,7 +5,7 @@ Every run trains a minidl model with ``fit()`` and its torch.nn + torch.optim tw
 seed s draws the disk data from ``torch.Generator(s)``, the weights after
 ``torch.manual_seed(1000 + s)`` and the batch order from generator ``2000 + s``. The sweep trains
 a config's ten twins at once (``run_seeds``: ``ensemble.fit_twins``, the same twins stacked in one
-vmapped torch model, the same numbers to ~1e-12), a third of the time of ten fit_twin calls.
+vmapped torch model, the same numbers to ~1e-12), in less than half the time of ten fit_twin calls.
 
     python -m minidl.lab.sweep --full --out notebooks/results    # the full grid: CSV + figures
     python -m minidl.lab.sweep --quick                           # 2 seeds, short runs, a temporary folder
@@ -166,7 +166,7 @@ def twin_ensemble(config: Config, seeds: Sequence[int], epochs: int | None = Non
 def run_seeds(config: Config, seeds: Sequence[int], epochs: int | None = None) -> list[dict[str, History]]:
     """run_pair for every seed, the twins trained together (``twin_ensemble``): the sweep's unit of work.
 
-    The ten twins of a config take about a third of the time of ten fit_twin runs (a twin's step is torch's
+    The ten twins of a config take less than half the time of ten fit_twin runs (a twin's step is torch's
     per-operation overhead, which one vmapped step shares among the seeds); each History's ``time`` is then
     its share of the ensemble's.
     """
