@@ -1,6 +1,6 @@
 """Where the time of `python -m minidl.lab.sweep --full` goes: minidl's side and the torch twin's.
 
-    .venv/bin/python benchmarks/sweep_time.py [--seeds 0] [--out benchmarks/results]
+    .venv/bin/python benchmarks/sweep_time.py [--seeds 0] [--views lr,table] [--per-run-twin] [--out benchmarks/results]
 
 Trains every run of the full grid for the given seeds (the full sweep trains seeds 0-9), one process,
 one thread, as experiments.run_seeds does: each minidl run with fit(), and the twins of all ten
@@ -29,12 +29,17 @@ def main() -> None:
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--per-run-twin", action="store_true", help="one fit_twin per run, not one ensemble")
+    parser.add_argument("--views", default=",".join(E.views()), help="the experiments to time (default: all)")
     args = parser.parse_args()
+    chosen = args.views.split(",")
+    if unknown := [v for v in chosen if v not in E.views()]:
+        parser.error(f"--views: expected names from {','.join(E.views())}, got {','.join(unknown)}")
     torch.set_num_threads(1)
     seeds = [int(s) for s in args.seeds.split(",")]
     load = os.getloadavg()
-    runs = E.plan([c for cs in E.views().values() for c in cs])
-    by_view = {name: set(E.plan(cs)) for name, cs in E.views().items()}
+    views = {name: cs for name, cs in E.views().items() if name in chosen}
+    runs = E.plan([c for cs in views.values() for c in cs])
+    by_view = {name: set(E.plan(cs)) for name, cs in views.items()}
     cpu: dict[str, dict[str, float]] = {}
     wall = time.perf_counter()
     for config in runs:
@@ -61,8 +66,11 @@ def main() -> None:
     lines.append(f"| all | {sum(s['runs'] for s in cpu.values())} | {m:.1f} | {t:.1f} | {t / (m + t):.0%} |")
     estimate = (m + t) * scale / 60
     twins = "one fit_twin per run" if args.per_run_twin else "each config's ten seeds in one ensemble"
-    summary = (f"**`python -m minidl.lab.sweep --full`: about {estimate:.1f} minutes on 2 idle cores** "
-               f"(target ≤ 10: {'met' if estimate <= 10 else 'missed'}), estimated from the CPU time of seed(s) "
+    whole = set(chosen) == set(E.views())
+    what = "`python -m minidl.lab.sweep --full`" if whole else f"the experiments {', '.join(chosen)} of the full sweep"
+    verdict = f"target ≤ 10: {'met' if estimate <= 10 else 'missed'}; " if whole else ""
+    summary = (f"**{what}: about {estimate:.1f} minutes on 2 idle cores** "
+               f"({verdict}estimated from the CPU time of seed(s) "
                f"{args.seeds} × 10 / {len(seeds)} / 2 workers; minidl's side {m * scale / 60:.1f} min, the torch "
                f"twins' {t * scale / 60:.1f} min ({twins}). Command: `.venv/bin/python benchmarks/sweep_time.py "
                f"{' '.join(sys.argv[1:])}` ({(time.perf_counter() - wall) / 60:.1f} min wall, load average at the "

@@ -105,3 +105,16 @@ def test_readable_speed_prints_torch_over_readable_for_both_clocks():
     for r in rows:
         assert float(r[-3].rstrip("×")) > 0 and float(r[-1]) <= 1e-9, r   # a ratio; the same loss as torch
     assert "load average at the start" in done.stdout
+
+
+def test_sweep_time_splits_an_experiment_between_minidl_and_the_twins(tmp_path):
+    done = subprocess.run([sys.executable, str(BENCH / "sweep_time.py"), "--views", "table", "--seeds", "0",
+                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=300, cwd=ROOT, check=True)
+    written = (tmp_path / "sweep.md").read_text()
+    assert "the experiments table of the full sweep" in written and "ten seeds in one ensemble" in written
+    row = next(line for line in done.stdout.splitlines() if line.startswith("| table |")).split("|")
+    assert row[2].strip() == "1" and float(row[3]) > 0 and float(row[4]) > 0, done.stdout   # 1 run, both sides timed
+    refused = subprocess.run([sys.executable, str(BENCH / "sweep_time.py"), "--views", "lr,nope"],
+                             capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert refused.returncode == 2 and "--views: expected names from momentum,lr," in refused.stderr
+    assert refused.stderr.rstrip().endswith("got nope"), refused.stderr
