@@ -179,10 +179,13 @@ def test_an_edit_while_training_keeps_the_one_task_going(app):
         app.play.click()
         while app._task is not None:
             await asyncio.sleep(0.005)
-        return n
+        return n, epoch
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        n = pool.submit(asyncio.run, scenario()).result()
-    assert len(app.run.train_set[0]) == n and app.history.train_loss[-1] < app.history.train_loss[0]
+        n, epoch = pool.submit(asyncio.run, scenario()).result()
+    losses = app.history.train_loss
+    assert len(app.run.train_set[0]) == n and len(losses) >= epoch + 3      # it trained on, with the new point,
+    assert min(losses[epoch:]) < losses[0]   # and still learns: not the last epoch's loss alone, which the edit's
+    # point can lift for an epoch or two (0.31 then 0.20 at epochs 57-58 of one loaded run, from 0.313 at epoch 1)
 
 
 def test_the_image_canvas_click_lands_at_its_data_point(app):
