@@ -54,8 +54,9 @@ def test_quick_run_trains_all_four_steps_to_the_same_place(tmp_path):
         t = {x["framework"]: float(x["median_step_s"]) for x in rounds if (x["round"], x["variant"]) == (k, "mse-sgd")}
         ratios.append(t["minidl.fast"] / t["GEMMs"])
     assert f"| {sum(ratios) / 2:.2f}× ({min(ratios):.2f}–{max(ratios):.2f}) |" in line, line   # the median of the
-    with pytest.raises(subprocess.CalledProcessError):                                     # rounds' ratios
+    with pytest.raises(subprocess.CalledProcessError) as refused:                          # rounds' ratios
         run("--quick", "--rounds", "0", "--out", str(tmp_path))
+    assert "--rounds must be at least 1, got 0" in refused.value.stderr
 
 
 @pytest.mark.parametrize("framework", ["minidl", "minidl.fast", "torch"])
