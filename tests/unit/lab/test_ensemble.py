@@ -90,8 +90,10 @@ def test_refusals_say_what_came():
         fit_twins(twins, crit, opt, short, tests, generators=[1, 2], **kw)
     with pytest.raises(ValueError, match=r"fit_twins: every test set must have one shape, got \[\(\(999, 2\), "):
         fit_twins(twins, crit, opt, trains, [tests[0], (tests[1][0][:999], tests[1][1][:999])], generators=[1, 2], **kw)
-    with pytest.raises(ValueError, match=r"fit_twins: batch_size must be a positive int"):
+    with pytest.raises(ValueError, match=r"fit_twins: batch_size must be a positive int, got 0"):
         fit_twins(twins, crit, opt, trains, tests, generators=[1, 2], epochs=1, batch_size=0)
+    with pytest.raises(ValueError, match=r"fit_twins: epochs must be a positive int, got 1.5"):
+        fit_twins(twins, crit, opt, trains, tests, generators=[1, 2], epochs=1.5, batch_size=100)
     dropped = [nn.Sequential(t, nn.Dropout(0.1)) for t in twins]
     with pytest.raises(TypeError, match=r"fit_twins: only layers that compute the same in train and eval mode can "
                                         r"be stacked \(Linear, the activations, LayerNorm\), got Dropout"):
